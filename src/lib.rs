@@ -1,0 +1,207 @@
+//! Runs an iterator of futures with at most `n` in flight and yields their
+//! outputs as a [`Stream`](futures_core::Stream), as they complete.
+//!
+//! [`LimitedAsCompletedExt`] adds two methods to anything that iterates into
+//! futures:
+//!
+//! * [`limited_as_completed(n)`](LimitedAsCompletedExt::limited_as_completed):
+//!   outputs in completion order;
+//! * [`limited_in_order(n)`](LimitedAsCompletedExt::limited_in_order): outputs
+//!   in the iterator's order.
+//!
+//! The iterator is pulled lazily, with Python `islice` semantics: nothing
+//! before the first poll, `n` at first, then exactly one more each time a
+//! future completes. It may be endless. A poll costs time in proportion to the
+//! futures woken since the last one, not to `n`, and no allocation happens per
+//! future once its slot exists.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! async fn fetch(id: u32) -> String {
+//!     format!("page {id}")
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let mut pages = (1..=100).map(fetch).limited_as_completed(10);
+//! let mut count = 0;
+//! while let Some(page) = pages.next().await {
+//!     assert!(page.starts_with("page "));
+//!     count += 1;
+//! }
+//! assert_eq!(count, 100);
+//! # });
+//! ```
+//!
+//! # Runtimes
+//!
+//! The crate uses no executor-specific primitive: the streams run under
+//! tokio, async-std, smol, `futures::executor` or any other executor, and the
+//! library builds for `no_std` targets with `alloc` (it needs atomic
+//! compare-and-swap, so `thumbv7m` and up). It depends on `futures-core` only.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! let double = |i: u64| async move { i * 2 };
+//!
+//! // tokio
+//! let sum = tokio::runtime::Builder::new_current_thread()
+//!     .build()
+//!     .unwrap()
+//!     .block_on((0..100).map(double).limited_as_completed(8).fold(0, |a, b| async move { a + b }));
+//! assert_eq!(sum, 9900);
+//!
+//! // async-std
+//! let sum = async_std::task::block_on((0..100).map(double).limited_as_completed(8).fold(0, |a, b| async move { a + b }));
+//! assert_eq!(sum, 9900);
+//!
+//! // smol
+//! let sum = smol::block_on((0..100).map(double).limited_as_completed(8).fold(0, |a, b| async move { a + b }));
+//! assert_eq!(sum, 9900);
+//!
+//! // futures::executor
+//! let sum = futures::executor::block_on((0..100).map(double).limited_as_completed(8).fold(0, |a, b| async move { a + b }));
+//! assert_eq!(sum, 9900);
+//! ```
+//!
+//! # Progress happens while the stream is polled
+//!
+//! Futures in flight advance only while the stream is polled: while the
+//! caller awaits something else, they wait too. To let work run in the
+//! background, map each item to a spawned task's handle. The iterator is lazy,
+//! so at most `n` tasks exist at a time:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! smol::block_on(async {
+//!     let tasks = (0..20u32).map(|i| smol::spawn(async move { i * i }));
+//!     let mut squares: Vec<u32> = tasks.limited_as_completed(4).collect().await;
+//!     squares.sort_unstable();
+//!     assert_eq!(squares[..4], [0, 1, 4, 9]);
+//! });
+//! ```
+//!
+//! Dropping a `smol::Task` cancels it, so dropping the stream cancels the
+//! tasks in flight. Dropping a tokio or async-std `JoinHandle` *detaches* the
+//! task instead: it goes on running. With those, wrap the handle so that
+//! dropping it aborts the task (tokio-util's `AbortOnDropHandle` does this for
+//! tokio), or cancel the tasks yourself:
+//!
+//! ```
+//! use std::future::Future;
+//! use std::pin::Pin;
+//! use std::task::{Context, Poll};
+//!
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! /// A tokio task handle that aborts its task when dropped.
+//! struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+//!
+//! impl<T> Drop for AbortOnDrop<T> {
+//!     fn drop(&mut self) {
+//!         self.0.abort();
+//!     }
+//! }
+//!
+//! impl<T> Future for AbortOnDrop<T> {
+//!     type Output = Result<T, tokio::task::JoinError>;
+//!     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+//!         Pin::new(&mut self.0).poll(cx)
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap().block_on(async {
+//! let tasks = (0..100u64).map(|i| AbortOnDrop(tokio::spawn(async move { i + 1 })));
+//! let mut outputs = tasks.limited_as_completed(8);
+//! let first = outputs.next().await.unwrap()?;
+//! assert!(first >= 1);
+//! drop(outputs); // the 8 tasks still in flight are aborted, not leaked
+//! # Ok::<(), tokio::task::JoinError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Fail fast
+//!
+//! A stream of `Result`s is a `TryStream`: `try_next()?` stops at the first
+//! error, and dropping the stream then drops the futures still in flight.
+//! Because each slot is refilled before an output is returned, one more item
+//! has been pulled by the time the error comes out.
+//!
+//! ```
+//! use futures::TryStreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! async fn check(i: u32) -> Result<u32, String> {
+//!     if i == 3 { Err(format!("item {i} failed")) } else { Ok(i) }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! async fn run() -> Result<u32, String> {
+//!     let mut results = (0..10).map(check).limited_as_completed(2);
+//!     let mut sum = 0;
+//!     while let Some(i) = results.try_next().await? {
+//!         sum += i;
+//!     }
+//!     Ok(sum)
+//! }
+//! assert_eq!(run().await, Err("item 3 failed".to_string()));
+//! # });
+//! ```
+//!
+//! # Compared with
+//!
+//! * **`buffer_unordered(n)`** (futures-util) needs a `Stream` of futures, so
+//!   an iterator must go through `stream::iter` first; it allocates a task
+//!   node per future, and `buffer_unordered(0)` silently hangs, where
+//!   `limited_as_completed(0)` panics with a message at the call site.
+//! * **A `FuturesUnordered` refill loop** is the same idea written by hand
+//!   each time: easy to get subtly wrong (refilling after yielding, so fewer
+//!   than `n` run while the caller works), and it allocates per future.
+//! * **A semaphore plus `join_all`** creates every future up front (memory in
+//!   proportion to the input, so no endless iterators) and gives outputs only
+//!   at the end.
+//! * **futures-concurrency's `FutureGroup`** has no bound or refill of its
+//!   own, polls in index order rather than wake order, and scans every key per
+//!   poll.
+//!
+//! # Minimum supported Rust version
+//!
+//! Rust 1.70. Raising it is a minor-version change.
+
+#![no_std]
+#![deny(missing_docs, unsafe_code)] // `mod slots` opts back in with #[allow(unsafe_code)]
+#![warn(
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc
+)]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
+
+extern crate alloc;
+
+mod as_completed;
+mod ext;
+mod in_order;
+mod size_hint;
+#[allow(unsafe_code)]
+mod slots;
+mod source;
+
+pub use crate::as_completed::LimitedAsCompleted;
+pub use crate::ext::LimitedAsCompletedExt;
+pub use crate::in_order::LimitedInOrder;
+
+/// Compiles and runs the README's examples as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
