@@ -2,7 +2,12 @@
 
 use core::future::IntoFuture;
 
-use crate::{LimitedAsCompleted, LimitedInOrder};
+use futures_core::Stream;
+
+use crate::{
+    LimitedAsCompleted, LimitedAsCompletedStream, LimitedInOrder, LimitedInOrderStream,
+    TryLimitedAsCompleted, TryLimitedAsCompletedStream,
+};
 
 /// Adds [`limited_as_completed`](Self::limited_as_completed) and
 /// [`limited_in_order`](Self::limited_in_order) to everything that can be
@@ -94,7 +99,7 @@ where
     /// ```
     #[track_caller]
     fn limited_as_completed(self, limit: usize) -> LimitedAsCompleted<Self::IntoIter> {
-        LimitedAsCompleted::new(self.into_iter(), limit)
+        LimitedAsCompleted::new(self.into_iter(), limit, "limited_as_completed")
     }
 
     /// Runs at most `limit` futures at once and yields their outputs in the
@@ -152,7 +157,60 @@ where
     /// ```
     #[track_caller]
     fn limited_in_order(self, limit: usize) -> LimitedInOrder<Self::IntoIter> {
-        LimitedInOrder::new(self.into_iter(), limit)
+        LimitedInOrder::new(self.into_iter(), limit, "limited_in_order")
+    }
+
+    /// Runs at most `limit` fallible futures at once, yields their outputs as
+    /// they complete, and stops at the first error.
+    ///
+    /// Items are pulled and outputs ordered as for
+    /// [`limited_as_completed`](Self::limited_as_completed), with one
+    /// difference: at the first `Err`, nothing more is pulled, the futures
+    /// still in flight are dropped, the `Err` is yielded, and the stream ends.
+    /// If a future fails on its very first poll, pulling stops right there, and
+    /// outputs that finished before it still come out first.
+    ///
+    /// Compared with `limited_as_completed(n)` followed by `try_next()?`, which
+    /// also stops at the first error and drops what is in flight when the
+    /// stream is dropped: that one has already pulled the refill for the
+    /// failed item's slot by the time the `Err` comes out, this one pulls
+    /// nothing after the error.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound). Panics in futures and
+    /// in the iterator behave as for
+    /// [`limited_as_completed`](Self::limited_as_completed).
+    ///
+    /// # Cancellation
+    ///
+    /// As for [`limited_as_completed`](Self::limited_as_completed); after the
+    /// error, [`TryLimitedAsCompleted::into_inner`] hands back the iterator
+    /// positioned just after the last item pulled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedExt;
+    /// use std::cell::Cell;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let pulled = Cell::new(0);
+    /// let items = (0..100).inspect(|_| pulled.set(pulled.get() + 1)).map(|i| async move {
+    ///     if i == 4 { Err(format!("item {i} failed")) } else { Ok(i) }
+    /// });
+    /// let outputs: Vec<_> = items.try_limited_as_completed(2).collect().await;
+    /// assert_eq!(outputs, [Ok(0), Ok(1), Ok(2), Ok(3), Err("item 4 failed".to_string())]);
+    /// assert_eq!(pulled.get(), 5); // nothing after the failing item
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_limited_as_completed<T, E>(self, limit: usize) -> TryLimitedAsCompleted<Self::IntoIter>
+    where
+        Self::Item: IntoFuture<Output = Result<T, E>>,
+    {
+        TryLimitedAsCompleted::new(self.into_iter(), limit, "try_limited_as_completed")
     }
 }
 
@@ -160,5 +218,154 @@ impl<T> LimitedAsCompletedExt for T
 where
     T: IntoIterator,
     T::Item: IntoFuture,
+{
+}
+
+/// Adds [`limited_as_completed`](Self::limited_as_completed),
+/// [`limited_in_order`](Self::limited_in_order) and
+/// [`try_limited_as_completed`](Self::try_limited_as_completed) to every
+/// [`Stream`] whose items are [`IntoFuture`].
+///
+/// They behave as the methods of the same names on
+/// [`LimitedAsCompletedExt`], with the stream as the source, "the source
+/// ended" in place of "the iterator returned `None`", and these differences:
+///
+/// * The source is polled, never blocked on: while it is `Pending`, the
+///   futures in flight still run and their outputs still come out. The stream
+///   ends when the source has ended and every future is done.
+/// * The source need not be `Unpin`: it is boxed once, when the adaptor is
+///   built, so the adaptor is `Unpin` anyway, and `into_inner` hands back a
+///   `Pin<Box<S>>`. The source need not be fused either: it is never polled
+///   again after it returned `Ready(None)`.
+///
+/// The adaptors are types of their own ([`LimitedAsCompletedStream`],
+/// [`LimitedInOrderStream`], [`TryLimitedAsCompletedStream`]) so that
+/// `into_inner` can hand back the source's own type.
+pub trait LimitedAsCompletedStreamExt: Stream + Sized
+where
+    Self::Item: IntoFuture,
+{
+    /// Runs at most `limit` futures from the stream at once and yields their
+    /// outputs as they complete.
+    ///
+    /// See [`LimitedAsCompletedExt::limited_as_completed`] for the rules, and
+    /// the [trait docs](LimitedAsCompletedStreamExt) for what differs with a
+    /// stream source.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream drops every future in flight and the source.
+    /// `next()` is cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// Futures arrive through a channel while earlier ones run:
+    ///
+    /// ```
+    /// use futures::channel::mpsc;
+    /// use futures::future::ready;
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedStreamExt;
+    /// use std::task::Poll;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (jobs, queue) = mpsc::unbounded();
+    /// let mut outputs = queue.limited_as_completed(2);
+    /// jobs.unbounded_send(ready(1))?;
+    /// assert_eq!(outputs.next().await, Some(1));
+    /// // The source is empty but open: the stream waits, it does not end.
+    /// assert_eq!(futures::poll!(outputs.next()), Poll::Pending);
+    /// jobs.unbounded_send(ready(2))?;
+    /// drop(jobs);
+    /// assert_eq!(outputs.next().await, Some(2));
+    /// assert_eq!(outputs.next().await, None);
+    /// # Ok::<(), mpsc::TrySendError<_>>(())
+    /// # }).unwrap();
+    /// ```
+    #[track_caller]
+    fn limited_as_completed(self, limit: usize) -> LimitedAsCompletedStream<Self> {
+        LimitedAsCompletedStream::new(self, limit, "limited_as_completed")
+    }
+
+    /// Runs at most `limit` futures from the stream at once and yields their
+    /// outputs in the stream's order.
+    ///
+    /// See [`LimitedAsCompletedExt::limited_in_order`] for the rules and the
+    /// head-of-line effect, and the [trait docs](LimitedAsCompletedStreamExt)
+    /// for what differs with a stream source.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream drops every future in flight, the outputs waiting
+    /// for their turn, and the source. `next()` is cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedStreamExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let source = futures::stream::iter((0..5).map(|i| async move { i * 10 }));
+    /// let outputs: Vec<u32> = source.limited_in_order(2).collect().await;
+    /// assert_eq!(outputs, [0, 10, 20, 30, 40]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn limited_in_order(self, limit: usize) -> LimitedInOrderStream<Self> {
+        LimitedInOrderStream::new(self, limit, "limited_in_order")
+    }
+
+    /// Runs at most `limit` fallible futures from the stream at once, yields
+    /// their outputs as they complete, and stops at the first error.
+    ///
+    /// See [`LimitedAsCompletedExt::try_limited_as_completed`]: at the first
+    /// `Err`, nothing more is pulled from the source, the futures in flight
+    /// are dropped, the `Err` is yielded, and the stream ends.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream drops every future in flight and the source.
+    /// `next()` is cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedStreamExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let source = futures::stream::iter((0..100).map(|i| async move {
+    ///     if i == 2 { Err("item 2 failed") } else { Ok(i) }
+    /// }));
+    /// let outputs: Vec<_> = source.try_limited_as_completed(1).collect().await;
+    /// assert_eq!(outputs, [Ok(0), Ok(1), Err("item 2 failed")]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_limited_as_completed<T, E>(self, limit: usize) -> TryLimitedAsCompletedStream<Self>
+    where
+        Self::Item: IntoFuture<Output = Result<T, E>>,
+    {
+        TryLimitedAsCompletedStream::new(self, limit, "try_limited_as_completed")
+    }
+}
+
+impl<S> LimitedAsCompletedStreamExt for S
+where
+    S: Stream,
+    S::Item: IntoFuture,
 {
 }

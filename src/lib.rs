@@ -189,17 +189,29 @@
 
 extern crate alloc;
 
+#[macro_use]
+mod macros;
+
 mod as_completed;
+mod cores;
 mod ext;
+mod from_stream;
 mod in_order;
+mod indexed;
 mod size_hint;
 #[allow(unsafe_code)]
 mod slots;
 mod source;
+mod try_as_completed;
 
 pub use crate::as_completed::LimitedAsCompleted;
-pub use crate::ext::LimitedAsCompletedExt;
+pub use crate::ext::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt};
+pub use crate::from_stream::{
+    LimitedAsCompletedStream, LimitedInOrderStream, TryLimitedAsCompletedStream,
+};
 pub use crate::in_order::LimitedInOrder;
+pub use crate::indexed::Indexed;
+pub use crate::try_as_completed::TryLimitedAsCompleted;
 
 /// Compiles and runs the README's examples as doc tests.
 #[cfg(doctest)]

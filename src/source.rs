@@ -1,7 +1,11 @@
 //! Where a stream gets its next future from.
 
+use alloc::boxed::Box;
 use core::future::{Future, IntoFuture};
+use core::pin::Pin;
 use core::task::{Context, Poll};
+
+use futures_core::Stream;
 
 /// "Next future, please": implemented for iterators (always ready) and, for
 /// the stream adaptors, polled sources.
@@ -29,5 +33,42 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         Iterator::size_hint(self)
+    }
+}
+
+/// A [`Stream`] of futures as a source: polled, never blocked on. Boxed once
+/// so that the stream types stay `Unpin` whatever the source.
+pub(crate) struct Polled<S> {
+    stream: Pin<Box<S>>,
+}
+
+impl<S> Polled<S> {
+    pub(crate) fn new(stream: S) -> Self {
+        Self {
+            stream: Box::pin(stream),
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> Pin<Box<S>> {
+        self.stream
+    }
+}
+
+impl<S> Source for Polled<S>
+where
+    S: Stream,
+    S::Item: IntoFuture,
+{
+    type Future = <S::Item as IntoFuture>::IntoFuture;
+
+    fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Future>> {
+        self.stream
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(IntoFuture::into_future))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.stream.size_hint()
     }
 }

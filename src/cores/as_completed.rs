@@ -1,0 +1,146 @@
+//! Completion order: each output is handed out as soon as its future is done.
+
+use core::future::Future;
+use core::marker::PhantomData;
+use core::mem;
+use core::task::{Context, Poll};
+
+use super::{Core, Never, Stop};
+use crate::size_hint;
+use crate::slots::Slots;
+use crate::source::Source;
+
+type Output<S> = <<S as Source>::Future as Future>::Output;
+
+/// The completion-order engine over any [`Source`], stopping early where the
+/// policy `P` says so.
+pub(crate) struct AsCompletedCore<S: Source, P = Never> {
+    source: S,
+    /// The source has ended, or the stream stopped for good.
+    source_done: bool,
+    /// An output that stops the stream has finished: pull nothing more.
+    stopping: bool,
+    slots: Slots<S::Future>,
+    limit: usize,
+    /// Items pulled so far; the next item's tag.
+    pulled: usize,
+    /// An output whose slot is already free, kept while the slot is refilled
+    /// (and across a poll if the refill panics).
+    held: Option<(usize, Output<S>)>,
+    policy: PhantomData<P>,
+}
+
+impl<S: Source, P> AsCompletedCore<S, P> {
+    pub(crate) fn new(source: S, limit: usize) -> Self {
+        Self {
+            source,
+            source_done: false,
+            stopping: false,
+            slots: Slots::new(),
+            limit,
+            pulled: 0,
+            held: None,
+            policy: PhantomData,
+        }
+    }
+
+    pub(crate) fn into_source(self) -> S {
+        self.source
+    }
+}
+
+impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
+    /// Yields `item`, refilling the slot it freed first. If the refill
+    /// panics, `item` is kept and yielded by the next poll. An item that stops
+    /// the stream drops everything in flight instead and is yielded last.
+    fn yield_item(
+        &mut self,
+        item: (usize, Output<S>),
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(usize, Output<S>)>> {
+        if P::stop(&item.1) {
+            self.source_done = true;
+            // Install the empty arena before the old one drops, so a future
+            // that panics in `Drop` leaves a consistent stream behind.
+            drop(mem::replace(&mut self.slots, Slots::new()));
+            return Poll::Ready(Some(item));
+        }
+        self.held = Some(item);
+        self.fill(cx);
+        Poll::Ready(self.held.take())
+    }
+
+    /// Pulls and polls once new futures until `limit` slots are taken or the
+    /// source has nothing more right now.
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        while !self.source_done && !self.stopping && self.slots.in_use() < self.limit {
+            match self.source.poll_pull(cx) {
+                Poll::Ready(Some(future)) => {
+                    let tag = self.pulled;
+                    self.pulled += 1;
+                    let id = self.slots.insert(future, tag);
+                    if let Poll::Ready(output) = self.slots.poll(id) {
+                        self.stopping = P::stop(&output);
+                        self.slots.push_finished(id, output);
+                    }
+                }
+                Poll::Ready(None) => self.source_done = true,
+                Poll::Pending => break,
+            }
+        }
+    }
+}
+
+impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
+    type Output = Output<S>;
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    fn in_flight(&self) -> usize {
+        self.slots.in_use() + usize::from(self.held.is_some())
+    }
+
+    fn source_done(&self) -> bool {
+        self.source_done
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let source_done = self.source_done || self.stopping;
+        let (low, high) =
+            size_hint::with_source(self.in_flight(), self.source.size_hint(), source_done);
+        if P::MAY_STOP {
+            (low.min(1), high)
+        } else {
+            (low, high)
+        }
+    }
+
+    fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
+        self.slots.begin_round();
+        self.fill(cx);
+        if let Some(item) = self.held.take() {
+            return Poll::Ready(Some(item));
+        }
+        if let Some(item) = self.slots.pop_finished() {
+            return self.yield_item(item, cx);
+        }
+        while let Some(id) = self.slots.next_woken() {
+            if let Poll::Ready(output) = self.slots.poll(id) {
+                let tag = self.slots.tag(id);
+                self.slots.release(id);
+                return self.yield_item((tag, output), cx);
+            }
+        }
+        if self.source_done && self.slots.in_use() == 0 {
+            return Poll::Ready(None);
+        }
+        self.slots.park(cx.waker());
+        Poll::Pending
+    }
+}

@@ -1,0 +1,137 @@
+//! Input order: outputs wait in their slots until every earlier one is out.
+
+use alloc::collections::VecDeque;
+use core::future::Future;
+use core::task::{Context, Poll};
+
+use super::Core;
+use crate::size_hint;
+use crate::slots::{SlotId, Slots};
+use crate::source::Source;
+
+type Output<S> = <<S as Source>::Future as Future>::Output;
+
+/// The input-order engine over any [`Source`].
+pub(crate) struct InOrderCore<S: Source> {
+    source: S,
+    source_done: bool,
+    slots: Slots<S::Future>,
+    limit: usize,
+    /// Items pulled so far; the next item's tag.
+    pulled: usize,
+    /// Slots of the items pulled and not yet yielded, in input order; the
+    /// front holds the item tagged `next_tag`, unless that item's future
+    /// panicked (then the slot is free or holds a later item).
+    order: VecDeque<SlotId>,
+    next_tag: usize,
+    /// An output whose slot is already free, kept while the slot is refilled
+    /// (and across a poll if the refill panics).
+    held: Option<(usize, Output<S>)>,
+}
+
+impl<S: Source> InOrderCore<S> {
+    pub(crate) fn new(source: S, limit: usize) -> Self {
+        Self {
+            source,
+            source_done: false,
+            slots: Slots::new(),
+            limit,
+            pulled: 0,
+            order: VecDeque::new(),
+            next_tag: 0,
+            held: None,
+        }
+    }
+
+    pub(crate) fn into_source(self) -> S {
+        self.source
+    }
+
+    /// Hands out the front item's output if it has finished, skipping items
+    /// whose future panicked.
+    fn pop_front_finished(&mut self) -> Option<(usize, Output<S>)> {
+        while let Some(&id) = self.order.front() {
+            let tag = self.next_tag;
+            let live = self.slots.holds(id, tag);
+            if live && !self.slots.has_output(id) {
+                return None;
+            }
+            self.order.pop_front();
+            self.next_tag += 1;
+            if live {
+                return Some((tag, self.slots.take_output(id)));
+            }
+        }
+        None
+    }
+
+    /// Pulls and polls once new futures until `limit` slots are taken or the
+    /// source has nothing more right now.
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        while !self.source_done && self.slots.in_use() < self.limit {
+            match self.source.poll_pull(cx) {
+                Poll::Ready(Some(future)) => {
+                    let tag = self.pulled;
+                    self.pulled += 1;
+                    let id = self.slots.insert(future, tag);
+                    self.order.push_back(id);
+                    if let Poll::Ready(output) = self.slots.poll(id) {
+                        self.slots.store_output(id, output);
+                    }
+                }
+                Poll::Ready(None) => self.source_done = true,
+                Poll::Pending => break,
+            }
+        }
+    }
+}
+
+impl<S: Source> Core for InOrderCore<S> {
+    type Output = Output<S>;
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    fn in_flight(&self) -> usize {
+        self.slots.in_use() + usize::from(self.held.is_some())
+    }
+
+    fn source_done(&self) -> bool {
+        self.source_done
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done)
+    }
+
+    fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
+        self.slots.begin_round();
+        self.fill(cx);
+        if let Some(item) = self.held.take() {
+            return Poll::Ready(Some(item));
+        }
+        loop {
+            if let Some(item) = self.pop_front_finished() {
+                self.held = Some(item);
+                self.fill(cx);
+                return Poll::Ready(self.held.take());
+            }
+            let Some(id) = self.slots.next_woken() else {
+                break;
+            };
+            if let Poll::Ready(output) = self.slots.poll(id) {
+                self.slots.store_output(id, output);
+            }
+        }
+        if self.source_done && self.slots.in_use() == 0 {
+            return Poll::Ready(None);
+        }
+        self.slots.park(cx.waker());
+        Poll::Pending
+    }
+}
