@@ -7,7 +7,15 @@
 //! * [`limited_as_completed(n)`](LimitedAsCompletedExt::limited_as_completed):
 //!   outputs in completion order;
 //! * [`limited_in_order(n)`](LimitedAsCompletedExt::limited_in_order): outputs
-//!   in the iterator's order.
+//!   in the iterator's order;
+//! * [`try_limited_as_completed(n)`](LimitedAsCompletedExt::try_limited_as_completed):
+//!   completion order, stopping at the first `Err` without pulling anything
+//!   more.
+//!
+//! [`LimitedAsCompletedStreamExt`] adds the same three to any `Stream` of
+//! futures, which is polled, never blocked on. Every stream type has
+//! `.indexed()`, which pairs each output with its item's position in the
+//! input ([`Indexed`]).
 //!
 //! The iterator is pulled lazily, with Python `islice` semantics: nothing
 //! before the first poll, `n` at first, then exactly one more each time a
@@ -151,6 +159,32 @@
 //!     Ok(sum)
 //! }
 //! assert_eq!(run().await, Err("item 3 failed".to_string()));
+//! # });
+//! ```
+//!
+//! [`try_limited_as_completed`](LimitedAsCompletedExt::try_limited_as_completed)
+//! pulls nothing after the error:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//! use std::cell::Cell;
+//!
+//! # futures::executor::block_on(async {
+//! let pulled = Cell::new(0);
+//! let items = (0..10).inspect(|_| pulled.set(pulled.get() + 1)).map(|i| async move {
+//!     if i == 3 { Err(format!("item {i} failed")) } else { Ok(i) }
+//! });
+//! let mut results = items.try_limited_as_completed(2);
+//! let mut sum = 0;
+//! while let Some(result) = results.next().await {
+//!     match result {
+//!         Ok(i) => sum += i,
+//!         Err(e) => assert_eq!(e, "item 3 failed"),
+//!     }
+//! }
+//! assert_eq!(sum, 0 + 1 + 2);
+//! assert_eq!(pulled.get(), 4); // items 0 to 3, nothing after the error
 //! # });
 //! ```
 //!
