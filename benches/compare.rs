@@ -1,0 +1,611 @@
+//! Compares `limited_as_completed` and `limited_in_order` with their peers
+//! (`buffer_unordered`, a `FuturesUnordered` refill loop, futures-buffered's
+//! `FuturesUnorderedBounded` fed by hand, futures-concurrency's `FutureGroup`
+//! refill loop, a tokio `Semaphore` + `join_all`, and a sequential floor) on
+//! the workloads of issue 4, and prints ns per future, the ratio of each peer
+//! to `limited_as_completed`, a memory table and the issue's targets.
+//!
+//! A hand-rolled harness (`harness = false`), not criterion or divan: the
+//! contenders must be interleaved in one run (each round runs every contender
+//! once, in a rotating order; the median of the rounds is reported) and the
+//! ratios taken within that run, and the memory table needs a counting global
+//! allocator; neither framework prints those. A plain binary also keeps the
+//! dev tree small on a 2-core CI machine.
+//!
+//! ```sh
+//! cargo bench --bench compare               # full: every workload, more rounds (< 5 min)
+//! cargo bench --bench compare -- --quick    # or BENCH_QUICK=1: fewer rounds (< 1 min)
+//! ```
+//!
+//! Other arguments (cargo passes `--bench`) are ignored. Workloads:
+//!
+//! * (a) 100 000 `std::future::ready(i)`, limit n = 16, 256, 4096; ns per
+//!   future, under `futures::executor::block_on`.
+//! * (b) 100 000 futures that wake their own task and return `Pending` once.
+//! * (c) n futures parked on `futures::channel::oneshot` receivers (limit = n),
+//!   completed one at a time in a seeded pseudo-random order, each send
+//!   followed by polling by hand (noop waker) until that output comes out (or,
+//!   for `limited_in_order` and `join_all`, until nothing more is ready); ns
+//!   per completion, setup and first poll not timed. Each round times 16 384
+//!   completions (4096 in quick mode) in batches of n; at n = 65536 only the
+//!   first 4096 completions of each batch are timed (so every timed completion
+//!   meets at least 61 440 parked futures) and the rest are dropped untimed.
+//!   The floor polls the completed receiver itself.
+//! * (d) 10 000 `tokio::time::sleep`s of 2 µs to 3 ms (seeded), limit 256, on
+//!   a tokio current-thread runtime; total wall ms. The sequential floor is
+//!   left out here: it would sleep the sum of the durations, about 15 s.
+//!
+//! Every run's outputs are counted and summed and checked against the expected
+//! values, so a contender that loses or duplicates outputs panics the bench.
+
+#[path = "compare/contenders.rs"]
+mod contenders;
+#[path = "compare/counting.rs"]
+mod counting;
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::channel::oneshot;
+use futures::executor::block_on;
+
+use contenders::{drive_parked, run, Contender, Tally, YieldOnce};
+use counting::{measure, Counting};
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Items in workloads (a) and (b), and in the memory table.
+const ITEMS: usize = 100_000;
+/// Limits for (a) and (b).
+const LIMITS_AB: [usize; 3] = [16, 256, 4096];
+/// Limits (= parked futures) for (c).
+const LIMITS_C: [usize; 3] = [16, 1024, 65536];
+/// Completions timed per batch at most in (c).
+const PARKED_CAP: usize = 4096;
+/// Sleeps in (d), and their limit.
+const TIMERS: usize = 10_000;
+const TIMER_LIMIT: usize = 256;
+/// The seed of every pseudo-random sequence.
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+struct Config {
+    quick: bool,
+    rounds_ab: usize,
+    rounds_c: usize,
+    rounds_d: usize,
+    /// Completions per (c) row and round, before the `PARKED_CAP` cap.
+    completions_c: usize,
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let flag = std::env::args().skip(1).any(|a| a == "--quick");
+        let env = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        if flag || env {
+            Config {
+                quick: true,
+                rounds_ab: 7,
+                rounds_c: 5,
+                rounds_d: 5,
+                completions_c: 4096,
+            }
+        } else {
+            Config {
+                quick: false,
+                rounds_ab: 21,
+                rounds_c: 11,
+                rounds_d: 15,
+                completions_c: 16384,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    Ready,
+    YieldOnce,
+    Parked,
+    Timers,
+}
+
+struct Row {
+    workload: Workload,
+    limit: usize,
+    label: String,
+    unit: &'static str,
+    /// Median per contender, in `Contender::ALL` order; `None` if not run.
+    medians: [Option<f64>; 8],
+}
+
+impl Row {
+    fn get(&self, c: Contender) -> Option<f64> {
+        self.medians[index(c)]
+    }
+}
+
+fn index(c: Contender) -> usize {
+    Contender::ALL.iter().position(|&x| x == c).unwrap()
+}
+
+fn main() {
+    let config = Config::from_env();
+    let started = Instant::now();
+    print_header(&config);
+
+    let mut rows = Vec::new();
+    for &limit in &LIMITS_AB {
+        progress(&format!("(a) ready, n = {limit}"));
+        let medians = bench_block_on(config.rounds_ab, limit, || {
+            (0..black_box(ITEMS) as u64).map(std::future::ready)
+        });
+        rows.push(Row {
+            workload: Workload::Ready,
+            limit,
+            label: format!("(a) ready, n={limit}"),
+            unit: "ns/future",
+            medians,
+        });
+    }
+    for &limit in &LIMITS_AB {
+        progress(&format!("(b) yield once, n = {limit}"));
+        let medians = bench_block_on(config.rounds_ab, limit, || {
+            (0..black_box(ITEMS) as u64).map(YieldOnce::new)
+        });
+        rows.push(Row {
+            workload: Workload::YieldOnce,
+            limit,
+            label: format!("(b) yield-once, n={limit}"),
+            unit: "ns/future",
+            medians,
+        });
+    }
+    for &limit in &LIMITS_C {
+        progress(&format!("(c) parked on oneshots, n = {limit}"));
+        let medians = bench_parked(config.rounds_c, limit, config.completions_c);
+        rows.push(Row {
+            workload: Workload::Parked,
+            limit,
+            label: format!("(c) oneshot, n={limit}"),
+            unit: "ns/completion",
+            medians,
+        });
+    }
+    progress("(d) timers");
+    rows.push(Row {
+        workload: Workload::Timers,
+        limit: TIMER_LIMIT,
+        label: format!("(d) timers, n={TIMER_LIMIT}"),
+        unit: "ms total",
+        medians: bench_timers(config.rounds_d),
+    });
+
+    progress("memory");
+    let memory = bench_memory();
+
+    print_times(&rows);
+    print_ratios(&rows);
+    print_memory(&memory);
+    print_targets(&rows, &memory);
+    println!();
+    println!(
+        "finished in {:.1} s ({} mode)",
+        started.elapsed().as_secs_f64(),
+        if config.quick { "quick" } else { "full" }
+    );
+}
+
+fn progress(what: &str) {
+    eprintln!("  running {what} ...");
+}
+
+/// Asserts that a contender produced exactly the outputs expected.
+#[track_caller]
+fn check(c: Contender, got: Tally, expected: Tally, what: &str) {
+    assert_eq!(
+        got,
+        expected,
+        "{} produced the wrong outputs in {what}",
+        c.label()
+    );
+}
+
+/// The order of the contenders in round `round`: `Contender::ALL` rotated.
+fn rotation(round: usize) -> impl Iterator<Item = Contender> {
+    let n = Contender::ALL.len();
+    (0..n).map(move |k| Contender::ALL[(round + k) % n])
+}
+
+fn median(samples: &mut [f64]) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_by(f64::total_cmp);
+    let mid = samples.len() / 2;
+    Some(if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        (samples[mid - 1] + samples[mid]) / 2.0
+    })
+}
+
+fn medians_of(mut samples: Vec<Vec<f64>>) -> [Option<f64>; 8] {
+    let mut out = [None; 8];
+    for (slot, s) in out.iter_mut().zip(samples.iter_mut()) {
+        *slot = median(s);
+    }
+    out
+}
+
+/// Workloads (a) and (b): ns per future under `block_on`.
+fn bench_block_on<I, F>(rounds: usize, limit: usize, make: impl Fn() -> I) -> [Option<f64>; 8]
+where
+    I: Iterator<Item = F>,
+    F: Future<Output = u64>,
+{
+    let expected = Tally::of_range(ITEMS);
+    let mut samples = vec![Vec::new(); Contender::ALL.len()];
+    for round in 0..rounds {
+        for c in rotation(round) {
+            let items = make();
+            let start = Instant::now();
+            let tally = block_on(run(c, items, limit));
+            let elapsed = start.elapsed();
+            check(c, tally, expected, "workload (a)/(b)");
+            samples[index(c)].push(elapsed.as_nanos() as f64 / ITEMS as f64);
+        }
+    }
+    medians_of(samples)
+}
+
+/// A seeded xorshift64 generator.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform-enough in `0..bound` (the modulo bias is irrelevant here).
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+}
+
+/// What a contender must yield in (c) for one batch of `n` with the senders
+/// of `order` completed.
+fn expected_parked(c: Contender, n: usize, order: &[u32]) -> Tally {
+    match c {
+        Contender::InOrder => {
+            let mut done = vec![false; n];
+            for &i in order {
+                done[i as usize] = true;
+            }
+            Tally::of_range(done.iter().take_while(|&&d| d).count())
+        }
+        Contender::SemaphoreJoinAll if order.len() < n => Tally::default(),
+        _ => Tally {
+            count: order.len(),
+            sum: order.iter().map(|&i| u64::from(i)).sum(),
+        },
+    }
+}
+
+/// Workload (c): ns per completion.
+fn bench_parked(rounds: usize, n: usize, completions: usize) -> [Option<f64>; 8] {
+    let timed = n.min(PARKED_CAP);
+    let batches = (completions / timed).max(1);
+    let mut rng = XorShift(SEED ^ n as u64);
+    let orders: Vec<Vec<u32>> = (0..batches)
+        .map(|_| {
+            // Fisher-Yates.
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                order.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            order.truncate(timed);
+            order
+        })
+        .collect();
+    let mut samples = vec![Vec::new(); Contender::ALL.len()];
+    for round in 0..rounds {
+        for c in rotation(round) {
+            let mut total = Duration::ZERO;
+            for order in &orders {
+                let (senders, receivers): (Vec<_>, Vec<_>) =
+                    (0..n).map(|_| oneshot::channel::<u64>()).unzip();
+                let (elapsed, tally) = drive_parked(c, receivers, senders, order);
+                check(c, tally, expected_parked(c, n, order), "workload (c)");
+                total += elapsed;
+            }
+            samples[index(c)].push(total.as_nanos() as f64 / (batches * timed) as f64);
+        }
+    }
+    medians_of(samples)
+}
+
+/// Workload (d): total wall ms on a tokio current-thread runtime.
+fn bench_timers(rounds: usize) -> [Option<f64>; 8] {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio runtime");
+    let mut rng = XorShift(SEED);
+    let (lo, hi) = (2_000u64, 3_000_000u64);
+    let durations: Vec<Duration> = (0..TIMERS)
+        .map(|_| Duration::from_nanos(lo + rng.below(hi - lo + 1)))
+        .collect();
+    let expected = Tally::of_range(TIMERS);
+    let mut samples = vec![Vec::new(); Contender::ALL.len()];
+    for round in 0..rounds {
+        for c in rotation(round).filter(|&c| c != Contender::Sequential) {
+            let items = durations.iter().enumerate().map(|(i, &d)| async move {
+                tokio::time::sleep(d).await;
+                i as u64
+            });
+            let start = Instant::now();
+            let tally = runtime.block_on(run(c, items, TIMER_LIMIT));
+            let elapsed = start.elapsed();
+            check(c, tally, expected, "workload (d)");
+            samples[index(c)].push(elapsed.as_secs_f64() * 1e3);
+        }
+    }
+    medians_of(samples)
+}
+
+struct Memory {
+    /// Allocations and peak bytes for (a) at n = 4096, per contender.
+    at_4096: Vec<counting::Usage>,
+    /// The same for `limit = 1 << 20` over 10 ready items.
+    huge_limit: Vec<counting::Usage>,
+}
+
+const HUGE_LIMIT: usize = 1 << 20;
+const HUGE_ITEMS: usize = 10;
+
+fn bench_memory() -> Memory {
+    let mut at_4096 = Vec::new();
+    let mut huge_limit = Vec::new();
+    for c in Contender::ALL {
+        let (tally, usage) =
+            measure(|| block_on(run(c, (0..ITEMS as u64).map(std::future::ready), 4096)));
+        check(
+            c,
+            tally,
+            Tally::of_range(ITEMS),
+            "the memory run at n = 4096",
+        );
+        at_4096.push(usage);
+        let (tally, usage) = measure(|| {
+            block_on(run(
+                c,
+                (0..HUGE_ITEMS as u64).map(std::future::ready),
+                HUGE_LIMIT,
+            ))
+        });
+        check(
+            c,
+            tally,
+            Tally::of_range(HUGE_ITEMS),
+            "the memory run at 1 << 20",
+        );
+        huge_limit.push(usage);
+    }
+    Memory {
+        at_4096,
+        huge_limit,
+    }
+}
+
+// ---------------------------------------------------------------- printing
+
+const LABEL_WIDTH: usize = 24;
+const COL_WIDTH: usize = 13;
+
+fn print_header(config: &Config) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (y, m, d) = civil_from_days((now / 86_400) as i64);
+    let (hh, mm) = ((now % 86_400) / 3600, (now % 3600) / 60);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let command: Vec<String> = std::env::args().collect();
+    println!(
+        "limited-as-completed {} — benches/compare.rs",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("date:    {y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC");
+    println!("command: {}", command.join(" "));
+    println!("cores:   {cores} (available parallelism)");
+    println!(
+        "mode:    {} (rounds: (a)/(b) {}, (c) {}, (d) {}; medians over rounds, contenders interleaved in a rotating order)",
+        if config.quick { "quick" } else { "full" },
+        config.rounds_ab,
+        config.rounds_c,
+        config.rounds_d
+    );
+    println!();
+    println!("contenders:");
+    for c in Contender::ALL {
+        println!("  {:<COL_WIDTH$} {}", c.label(), c.describe());
+    }
+    println!();
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn header_line(first: &str, columns: &[Contender]) -> String {
+    let mut line = format!("{first:<LABEL_WIDTH$}");
+    for c in columns {
+        let _ = write!(line, " {:>COL_WIDTH$}", c.label());
+    }
+    line
+}
+
+fn print_times(rows: &[Row]) {
+    println!("== time: median per future ((a), (b)), per completion ((c)), total ms ((d)) ==");
+    println!("{}  unit", header_line("workload", &Contender::ALL));
+    for row in rows {
+        let mut line = format!("{:<LABEL_WIDTH$}", row.label);
+        for value in row.medians {
+            let cell = match value {
+                Some(v) if v >= 10_000.0 => format!("{v:.0}"),
+                Some(v) => format!("{v:.1}"),
+                None => "—".to_string(),
+            };
+            let _ = write!(line, " {cell:>COL_WIDTH$}");
+        }
+        println!("{line}  {}", row.unit);
+    }
+    println!();
+}
+
+fn print_ratios(rows: &[Row]) {
+    let peers: Vec<Contender> = Contender::ALL[1..].to_vec();
+    println!("== ratio: contender / limited_as_completed, same run (> 1: limited_as_completed is faster) ==");
+    println!("{}", header_line("workload", &peers));
+    for row in rows {
+        let mut line = format!("{:<LABEL_WIDTH$}", row.label);
+        let base = row.get(Contender::AsCompleted);
+        for &c in &peers {
+            let cell = match (row.get(c), base) {
+                (Some(v), Some(b)) if b > 0.0 => format!("{:.2}", v / b),
+                _ => "—".to_string(),
+            };
+            let _ = write!(line, " {cell:>COL_WIDTH$}");
+        }
+        println!("{line}");
+    }
+    println!();
+}
+
+fn print_memory(memory: &Memory) {
+    println!("== memory (counting global allocator) ==");
+    println!(
+        "{:<COL_WIDTH$} {:>16} {:>16} {:>18} {:>18}",
+        "contender", "allocs/future", "peak bytes", "allocs", "peak bytes"
+    );
+    println!(
+        "{:<COL_WIDTH$} {:>33} {:>37}",
+        "",
+        format!("(a) {ITEMS} ready, n=4096"),
+        format!("limit 1<<20, {HUGE_ITEMS} ready items")
+    );
+    for (i, c) in Contender::ALL.into_iter().enumerate() {
+        let (a, h) = (memory.at_4096[i], memory.huge_limit[i]);
+        println!(
+            "{:<COL_WIDTH$} {:>16.4} {:>16} {:>18} {:>18}",
+            c.label(),
+            a.allocs as f64 / ITEMS as f64,
+            a.peak_bytes,
+            h.allocs,
+            h.peak_bytes
+        );
+    }
+    println!();
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+fn print_targets(rows: &[Row], memory: &Memory) {
+    println!("== issue 4 targets (same-run ratios) ==");
+    let ours = |r: &Row| r.get(Contender::AsCompleted).unwrap_or(f64::NAN);
+    for row in rows {
+        match row.workload {
+            Workload::Ready | Workload::YieldOnce => {
+                let bound = if row.workload == Workload::Ready {
+                    0.5
+                } else {
+                    0.8
+                };
+                let ratio = ours(row) / row.get(Contender::FuturesBuffered).unwrap_or(f64::NAN);
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / fut-buffered = {ratio:.2}  (target <= {bound})  {}",
+                    row.label,
+                    verdict(ratio <= bound)
+                );
+            }
+            Workload::Parked if row.limit <= 1024 => {
+                let ratio = ours(row) / row.get(Contender::FuturesBuffered).unwrap_or(f64::NAN);
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / fut-buffered = {ratio:.2}  (target <= 1.1)  {}",
+                    row.label,
+                    verdict(ratio <= 1.1)
+                );
+            }
+            Workload::Parked => {}
+            Workload::Timers => {
+                let fastest = [
+                    Contender::BufferUnordered,
+                    Contender::FuturesUnordered,
+                    Contender::FuturesBuffered,
+                    Contender::FutureGroup,
+                    Contender::SemaphoreJoinAll,
+                ]
+                .into_iter()
+                .filter_map(|c| row.get(c))
+                .fold(f64::INFINITY, f64::min);
+                let ratio = ours(row) / fastest;
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / fastest peer = {ratio:.3}  (target <= 1.03)  {}",
+                    row.label,
+                    verdict(ratio <= 1.03)
+                );
+            }
+        }
+    }
+    let parked = |n: usize| {
+        rows.iter()
+            .find(|r| r.workload == Workload::Parked && r.limit == n)
+            .map(ours)
+    };
+    if let (Some(small), Some(large)) = (parked(16), parked(65536)) {
+        let ratio = large / small;
+        println!(
+            "{:<LABEL_WIDTH$} as_completed n=65536 / n=16 = {ratio:.2}  (target <= 1.6)  {}",
+            "(c) growth with n",
+            verdict(ratio <= 1.6)
+        );
+    }
+    let ours_memory = index(Contender::AsCompleted);
+    let per_future = memory.at_4096[ours_memory].allocs as f64 / ITEMS as f64;
+    println!(
+        "{:<LABEL_WIDTH$} as_completed allocs/future = {per_future:.4}  (target <= 0.01)  {}",
+        "memory, n=4096",
+        verdict(per_future <= 0.01)
+    );
+    let peak = memory.huge_limit[ours_memory].peak_bytes;
+    println!(
+        "{:<LABEL_WIDTH$} as_completed peak = {peak} B  (target < 16384 B)  {}",
+        "memory, limit 1<<20",
+        verdict(peak < 16 * 1024)
+    );
+}

@@ -1,0 +1,335 @@
+//! Heap allocation: none per future once the slots exist, and slot storage that grows lazily (counting global allocator).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::Stream;
+use futures::task::noop_waker_ref;
+use limited_as_completed::LimitedAsCompletedExt;
+
+// ---------------------------------------------------------------------------
+// Counting allocator (inline on purpose: this file does not use tests/common).
+// ---------------------------------------------------------------------------
+
+/// Counts allocations (`alloc`, `alloc_zeroed` and `realloc` each count one)
+/// and bytes requested, per thread, so tests running in parallel on other
+/// threads do not disturb each other's counts.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record(bytes: usize) {
+    // `try_with`: the allocator may run while this thread's locals are being
+    // torn down. Const-initialised `Cell`s need no allocation to access.
+    let _ = ALLOCS.try_with(|count| count.set(count.get() + 1));
+    let _ = BYTES.try_with(|total| total.set(total.get() + bytes));
+}
+
+// SAFETY: every method forwards to `System` unchanged; counting touches only
+// thread-local `Cell`s and never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record(new_size);
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations and bytes on this thread so far.
+fn snapshot() -> (usize, usize) {
+    (ALLOCS.with(Cell::get), BYTES.with(Cell::get))
+}
+
+/// Allocations and bytes made by `f` on this thread.
+fn measure<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
+    let (allocs, bytes) = snapshot();
+    let result = f();
+    let (allocs_after, bytes_after) = snapshot();
+    (allocs_after - allocs, bytes_after - bytes, result)
+}
+
+// ---------------------------------------------------------------------------
+// Test futures that allocate nothing themselves
+// ---------------------------------------------------------------------------
+
+/// Returns `Pending` once after waking itself, then `Ready`.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Ready at once for even `i`, `Pending` once (after waking itself) for odd
+/// `i`. Not zero-sized, so a boxed one would really allocate.
+async fn ready_or_yield(i: usize) -> usize {
+    if i % 2 == 1 {
+        YieldOnce(false).await;
+    }
+    i
+}
+
+/// Polls `stream` by hand (noop waker) until `count` outputs came out or it
+/// ended; marks each output in `seen` and asserts it was not seen before.
+/// Allocates nothing itself. Returns how many outputs came out.
+fn drive<S>(stream: &mut S, seen: &mut [bool], count: usize) -> usize
+where
+    S: Stream<Item = usize> + Unpin,
+{
+    let mut cx = Context::from_waker(noop_waker_ref());
+    let mut got = 0;
+    let mut idle = 0;
+    while got < count {
+        match Pin::new(&mut *stream).poll_next(&mut cx) {
+            Poll::Ready(Some(i)) => {
+                assert!(!seen[i], "output {i} yielded twice");
+                seen[i] = true;
+                got += 1;
+                idle = 0;
+            }
+            Poll::Ready(None) => break,
+            Poll::Pending => {
+                // Every future here wakes itself, so a `Pending` is followed
+                // by progress on the next poll.
+                idle += 1;
+                assert!(idle < 3, "stream stalled");
+            }
+        }
+    }
+    got
+}
+
+const WARM_UP: usize = 1_000;
+const MEASURED: usize = 10_000;
+const LIMIT: usize = 64;
+
+// ---------------------------------------------------------------------------
+// No allocation per future once the slots exist
+// ---------------------------------------------------------------------------
+
+#[test]
+fn as_completed_allocates_nothing_per_future_after_warm_up() {
+    let total = WARM_UP + MEASURED;
+    let mut seen = vec![false; total];
+    let mut stream = (0..total).map(ready_or_yield).limited_as_completed(LIMIT);
+    assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
+
+    let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
+    assert_eq!(got, MEASURED);
+    assert_eq!(
+        (allocs, bytes),
+        (0, 0),
+        "allocations while running {MEASURED} more futures"
+    );
+    assert!(seen.iter().all(|&s| s), "every output came out");
+}
+
+#[test]
+fn in_order_allocates_nothing_per_future_after_warm_up() {
+    let total = WARM_UP + MEASURED;
+    let mut seen = vec![false; total];
+    let mut stream = (0..total).map(ready_or_yield).limited_in_order(LIMIT);
+    assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
+
+    let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
+    assert_eq!(got, MEASURED);
+    assert_eq!(
+        (allocs, bytes),
+        (0, 0),
+        "allocations while running {MEASURED} more futures"
+    );
+    assert!(seen.iter().all(|&s| s), "every output came out");
+}
+
+/// Polls until `*expected` reaches `until`, asserting each output is
+/// `*expected` and counting it up. Allocates nothing itself.
+fn drive_expecting<S>(stream: &mut S, expected: &mut usize, until: usize)
+where
+    S: Stream<Item = usize> + Unpin,
+{
+    let mut cx = Context::from_waker(noop_waker_ref());
+    let mut idle = 0;
+    while *expected < until {
+        match Pin::new(&mut *stream).poll_next(&mut cx) {
+            Poll::Ready(Some(i)) => {
+                assert_eq!(i, *expected, "in-order output out of order");
+                *expected += 1;
+                idle = 0;
+            }
+            Poll::Ready(None) => panic!("stream ended at {expected}"),
+            Poll::Pending => {
+                idle += 1;
+                assert!(idle < 3, "stream stalled");
+            }
+        }
+    }
+}
+
+#[test]
+fn in_order_yields_in_order_while_allocation_free() {
+    let total = WARM_UP + MEASURED;
+    let mut stream = (0..total).map(ready_or_yield).limited_in_order(LIMIT);
+    let mut expected = 0;
+    drive_expecting(&mut stream, &mut expected, WARM_UP);
+    assert_eq!(expected, WARM_UP);
+    let (allocs, bytes, ()) = measure(|| drive_expecting(&mut stream, &mut expected, total));
+    assert_eq!((allocs, bytes), (0, 0));
+    assert_eq!(expected, total);
+}
+
+// ---------------------------------------------------------------------------
+// Slot storage grows lazily
+// ---------------------------------------------------------------------------
+
+/// Allocations and bytes to build, run to the end and drop a stream over
+/// `items` futures with `limit`.
+fn run_as_completed(items: usize, limit: usize) -> (usize, usize) {
+    let mut seen = vec![false; items];
+    let (allocs, bytes, got) = measure(|| {
+        let mut stream = (0..items).map(ready_or_yield).limited_as_completed(limit);
+        drive(&mut stream, &mut seen, usize::MAX)
+    });
+    assert_eq!(got, items);
+    (allocs, bytes)
+}
+
+fn run_in_order(items: usize, limit: usize) -> (usize, usize) {
+    let mut seen = vec![false; items];
+    let (allocs, bytes, got) = measure(|| {
+        let mut stream = (0..items).map(ready_or_yield).limited_in_order(limit);
+        drive(&mut stream, &mut seen, usize::MAX)
+    });
+    assert_eq!(got, items);
+    (allocs, bytes)
+}
+
+// By design, per stream: one `Arc` for the ready queue; per slot one `Box`
+// for the future and one `Arc` for its waker; the slot `Vec` grows 0 -> 4 ->
+// 8 -> 16 for ten slots (and the in-order `VecDeque` of slot ids likewise).
+// That is 1 + 10 * 2 + 3 (+ 3) = 24 (27); the bound leaves room for a
+// different growth policy but not for anything per `limit`.
+const TEN_ITEMS_MAX_ALLOCS: usize = 10 * 2 + 16;
+const TEN_ITEMS_MAX_BYTES: usize = 16 * 1024;
+
+#[test]
+fn as_completed_unbounded_limit_allocates_for_the_items_only() {
+    let (allocs, bytes) = run_as_completed(10, usize::MAX);
+    assert!(
+        allocs < TEN_ITEMS_MAX_ALLOCS,
+        "{allocs} allocations for 10 items"
+    );
+    assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
+    assert_eq!(
+        run_as_completed(10, 1 << 20),
+        (allocs, bytes),
+        "limit 1 << 20 costs what usize::MAX does"
+    );
+    assert_eq!(
+        run_as_completed(10, 10),
+        (allocs, bytes),
+        "a limit above the item count costs nothing extra"
+    );
+}
+
+#[test]
+fn in_order_unbounded_limit_allocates_for_the_items_only() {
+    let (allocs, bytes) = run_in_order(10, usize::MAX);
+    assert!(
+        allocs < TEN_ITEMS_MAX_ALLOCS,
+        "{allocs} allocations for 10 items"
+    );
+    assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
+    assert_eq!(
+        run_in_order(10, 1 << 20),
+        (allocs, bytes),
+        "limit 1 << 20 costs what usize::MAX does"
+    );
+    assert_eq!(run_in_order(10, 10), (allocs, bytes));
+}
+
+#[test]
+fn allocations_grow_with_live_items_not_with_total_items() {
+    // Limit 10 over 10 000 items costs what limit 10 over 10 items does, up to
+    // nothing: the slots are reused.
+    assert_eq!(run_as_completed(10_000, 10), run_as_completed(10, 10));
+    assert_eq!(run_in_order(10_000, 10), run_in_order(10, 10));
+}
+
+#[test]
+fn allocations_per_extra_live_item_are_constant() {
+    // 20 live items against 10: two allocations per extra slot (future box and
+    // waker), plus at most one growth step of each growable buffer.
+    let (ten, _) = run_as_completed(10, usize::MAX);
+    let (twenty, _) = run_as_completed(20, usize::MAX);
+    let extra = twenty - ten;
+    assert!(
+        (20..=21).contains(&extra),
+        "{extra} allocations for 10 more slots"
+    );
+
+    let (ten, _) = run_in_order(10, usize::MAX);
+    let (twenty, _) = run_in_order(20, usize::MAX);
+    let extra = twenty - ten;
+    assert!(
+        (20..=22).contains(&extra),
+        "{extra} allocations for 10 more slots"
+    );
+}
+
+#[test]
+fn building_a_stream_allocates_nothing() {
+    let (allocs, _, stream) =
+        measure(|| (0..10).map(ready_or_yield).limited_as_completed(usize::MAX));
+    drop(stream);
+    let (allocs_in_order, _, stream) =
+        measure(|| (0..10).map(ready_or_yield).limited_in_order(usize::MAX));
+    drop(stream);
+    // The ready queue's `Arc` may be created up front; nothing per `limit`.
+    assert!(allocs <= 1, "{allocs} allocations to build");
+    assert!(
+        allocs_in_order <= 1,
+        "{allocs_in_order} allocations to build"
+    );
+}
+
+#[test]
+fn counting_allocator_counts() {
+    // The tests above assert zeros; make sure the counter is live.
+    let (allocs, bytes, v) = measure(|| Vec::<u64>::with_capacity(100));
+    assert_eq!((allocs, bytes), (1, 800));
+    drop(v);
+}

@@ -1,0 +1,722 @@
+//! `LimitedInOrder`: input order, the bound on items pulled and not yielded, laziness and accessors.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures::channel::oneshot;
+use futures::stream::{FusedStream, Stream};
+use futures::task::noop_waker_ref;
+use limited_as_completed::{LimitedAsCompletedExt, LimitedInOrder};
+
+// ---------------------------------------------------------------------------
+// Helpers (inline on purpose: this file does not use tests/common).
+// ---------------------------------------------------------------------------
+
+/// Everything the test futures and the iterator record.
+#[derive(Default)]
+struct Probe {
+    /// Items the iterator handed out.
+    pulled: Cell<usize>,
+    /// Calls of the iterator's `next`, `None` included.
+    calls: Cell<usize>,
+    /// Futures created and not yet dropped.
+    live: Cell<usize>,
+    peak_live: Cell<usize>,
+    futures_dropped: Cell<usize>,
+    outputs_dropped: Cell<usize>,
+    /// Polls per item index.
+    polls: RefCell<Vec<usize>>,
+    /// The bound checked when an item is pulled: fewer than this many futures
+    /// may exist at that moment.
+    limit: Cell<usize>,
+}
+
+/// A future completed by hand through a oneshot sender; counts its polls and drops.
+struct Hand {
+    index: usize,
+    rx: oneshot::Receiver<()>,
+    probe: Rc<Probe>,
+}
+
+impl Future for Hand {
+    type Output = Out;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Out> {
+        self.probe.polls.borrow_mut()[self.index] += 1;
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Out {
+                index: self.index,
+                probe: Rc::clone(&self.probe),
+            }),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Hand {
+    fn drop(&mut self) {
+        self.probe.live.set(self.probe.live.get() - 1);
+        self.probe
+            .futures_dropped
+            .set(self.probe.futures_dropped.get() + 1);
+    }
+}
+
+/// The output of a [`Hand`]; counts its drops.
+struct Out {
+    index: usize,
+    probe: Rc<Probe>,
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.probe
+            .outputs_dropped
+            .set(self.probe.outputs_dropped.get() + 1);
+    }
+}
+
+/// The iterator of [`Hand`]s: counts pulls, checks the bound at each pull, and
+/// panics if called after it returned `None`.
+struct Source {
+    receivers: std::vec::IntoIter<oneshot::Receiver<()>>,
+    next_index: usize,
+    probe: Rc<Probe>,
+    done: bool,
+}
+
+impl Iterator for Source {
+    type Item = Hand;
+
+    fn next(&mut self) -> Option<Hand> {
+        let probe = &self.probe;
+        probe.calls.set(probe.calls.get() + 1);
+        assert!(!self.done, "iterator called again after it returned None");
+        let Some(rx) = self.receivers.next() else {
+            self.done = true;
+            return None;
+        };
+        assert!(
+            probe.live.get() < probe.limit.get(),
+            "pulling item {} would make {} futures exist (limit {})",
+            self.next_index,
+            probe.live.get() + 1,
+            probe.limit.get()
+        );
+        probe.pulled.set(probe.pulled.get() + 1);
+        probe.live.set(probe.live.get() + 1);
+        probe
+            .peak_live
+            .set(probe.peak_live.get().max(probe.live.get()));
+        let index = self.next_index;
+        self.next_index += 1;
+        Some(Hand {
+            index,
+            rx,
+            probe: Rc::clone(probe),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.receivers.size_hint()
+    }
+}
+
+/// A stream of `n` hand-completed items plus the senders that complete them.
+struct Harness {
+    n: usize,
+    probe: Rc<Probe>,
+    senders: Vec<Option<oneshot::Sender<()>>>,
+    /// Outputs yielded so far, by index.
+    yielded: Vec<usize>,
+    stream: LimitedInOrder<Source>,
+}
+
+impl Harness {
+    fn new(n: usize, limit: usize) -> Self {
+        let probe = Rc::new(Probe::default());
+        probe.polls.replace(vec![0; n]);
+        probe.limit.set(limit);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..n)
+            .map(|_| {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), rx)
+            })
+            .unzip();
+        let source = Source {
+            receivers: receivers.into_iter(),
+            next_index: 0,
+            probe: Rc::clone(&probe),
+            done: false,
+        };
+        Self {
+            n,
+            probe,
+            senders,
+            yielded: Vec::new(),
+            stream: source.limited_in_order(limit),
+        }
+    }
+
+    /// Completes item `index`.
+    fn complete(&mut self, index: usize) {
+        let tx = self.senders[index].take().expect("item completed twice");
+        tx.send(()).expect("receiver dropped before completion");
+    }
+
+    fn pulled(&self) -> usize {
+        self.probe.pulled.get()
+    }
+
+    fn polls(&self, index: usize) -> usize {
+        self.probe.polls.borrow()[index]
+    }
+
+    /// Polls once with `waker`, records the output and checks the invariants
+    /// that hold after every poll.
+    fn poll_with(&mut self, waker: &Waker) -> Poll<Option<usize>> {
+        let mut cx = Context::from_waker(waker);
+        let poll = Pin::new(&mut self.stream)
+            .poll_next(&mut cx)
+            .map(|out| out.map(|out| out.index));
+        if let Poll::Ready(Some(index)) = poll {
+            self.yielded.push(index);
+        }
+        let yielded = self.yielded.len();
+        let in_flight = self.stream.in_flight();
+        assert_eq!(
+            self.pulled(),
+            yielded + in_flight,
+            "pulled == yielded + in_flight"
+        );
+        assert!(
+            in_flight <= self.stream.limit().max(self.probe.limit.get()),
+            "in_flight {in_flight} above the limit"
+        );
+        let left = self.n - yielded;
+        assert_eq!(self.stream.size_hint(), (left, Some(left)));
+        poll
+    }
+
+    fn poll(&mut self) -> Poll<Option<usize>> {
+        self.poll_with(noop_waker_ref())
+    }
+
+    /// Polls until `Pending` or the end; returns what came out.
+    fn drain(&mut self) -> Vec<usize> {
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(index)) = self.poll() {
+            out.push(index);
+        }
+        out
+    }
+}
+
+/// Counts how often it is woken.
+#[derive(Default)]
+struct WakeCount(AtomicUsize);
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl WakeCount {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A small deterministic permutation of `0..n` (xorshift + Fisher–Yates).
+fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Order
+// ---------------------------------------------------------------------------
+
+#[test]
+fn yields_in_input_order_when_futures_finish_in_reverse() {
+    let mut h = Harness::new(5, 5);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 5);
+    for index in (1..5).rev() {
+        h.complete(index);
+        assert_eq!(h.poll(), Poll::Pending, "item {index} must wait for item 0");
+        assert_eq!(h.stream.in_flight(), 5);
+    }
+    h.complete(0);
+    assert_eq!(h.drain(), [0, 1, 2, 3, 4]);
+    assert_eq!(h.poll(), Poll::Ready(None));
+    assert_eq!(h.yielded, [0, 1, 2, 3, 4]);
+}
+
+/// Drives `n` items with `limit`, completing the pulled ones in a shuffled
+/// order and draining after each completion. After each drain, exactly the
+/// longest completed prefix has been yielded.
+fn run_shuffled(n: usize, limit: usize, seed: u64) -> Harness {
+    let mut h = Harness::new(n, limit);
+    assert_eq!(h.poll(), Poll::Pending);
+    let order = shuffled(n, seed);
+    let mut completed = vec![false; n];
+    let mut step = 0;
+    while h.yielded.len() < n {
+        // Complete the first item in `order` that has been pulled and is not
+        // yet completed (an item that was not pulled cannot be completed by a
+        // real producer either).
+        let index = *order
+            .iter()
+            .find(|&&i| i < h.pulled() && !completed[i])
+            .expect("a pulled item is left to complete");
+        completed[index] = true;
+        h.complete(index);
+        h.drain();
+        let prefix = completed.iter().take_while(|&&done| done).count();
+        assert_eq!(
+            h.yielded,
+            (0..prefix).collect::<Vec<_>>(),
+            "step {step}: after completing {index}, exactly the completed prefix is out"
+        );
+        assert_eq!(
+            h.stream.in_flight(),
+            limit.min(n - prefix),
+            "step {step}: every freed slot was refilled"
+        );
+        step += 1;
+    }
+    assert_eq!(h.poll(), Poll::Ready(None));
+    h
+}
+
+#[test]
+fn yields_in_input_order_when_futures_finish_shuffled() {
+    for (n, limit, seed) in [
+        (30, 4, 1),
+        (30, 7, 99),
+        (64, 64, 5),
+        (50, 1, 7),
+        (40, 3, 12345),
+    ] {
+        let h = run_shuffled(n, limit, seed);
+        assert_eq!(h.yielded, (0..n).collect::<Vec<_>>());
+        assert_eq!(h.probe.outputs_dropped.get(), n);
+        assert_eq!(h.probe.futures_dropped.get(), n);
+    }
+}
+
+#[test]
+fn at_most_limit_items_pulled_and_not_yielded_after_every_poll() {
+    // `Harness::poll` checks `pulled == yielded + in_flight` and
+    // `in_flight <= limit` after every poll; `Source` checks that fewer than
+    // `limit` futures exist whenever an item is pulled.
+    for (n, limit, seed) in [(40, 1, 3), (40, 2, 8), (40, 5, 21), (40, 9, 77)] {
+        let h = run_shuffled(n, limit, seed);
+        assert_eq!(h.probe.peak_live.get(), limit);
+        assert_eq!(h.pulled(), n);
+        assert_eq!(h.probe.calls.get(), n + 1);
+    }
+}
+
+#[test]
+fn head_of_line_item_holds_back_pulling_at_exactly_limit() {
+    let mut h = Harness::new(100, 3);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 3);
+    h.complete(1);
+    h.complete(2);
+    for _ in 0..5 {
+        assert_eq!(h.poll(), Poll::Pending);
+        assert_eq!(h.pulled(), 3, "nothing more is pulled while item 0 runs");
+        assert_eq!(h.stream.in_flight(), 3);
+    }
+    // Items 1 and 2 finished; their futures are gone, their outputs wait.
+    assert_eq!(h.probe.live.get(), 1);
+    assert_eq!(h.probe.outputs_dropped.get(), 0);
+
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(h.poll(), Poll::Ready(Some(1)));
+    assert_eq!(h.pulled(), 5);
+    assert_eq!(h.poll(), Poll::Ready(Some(2)));
+    assert_eq!(h.pulled(), 6);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 6);
+}
+
+#[test]
+fn head_of_line_with_ready_followers_pulls_exactly_limit() {
+    // Item 0 never completes; every other item is ready at once.
+    let items = (0..1000).map(|i| {
+        if i == 0 {
+            futures::future::Either::Left(futures::future::pending::<usize>())
+        } else {
+            futures::future::Either::Right(futures::future::ready(i))
+        }
+    });
+    let pulled = Rc::new(Cell::new(0));
+    let counted = items.inspect({
+        let pulled = Rc::clone(&pulled);
+        move |_| pulled.set(pulled.get() + 1)
+    });
+    let mut stream = counted.limited_in_order(3);
+    let mut cx = Context::from_waker(noop_waker_ref());
+    for _ in 0..10 {
+        assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
+        assert_eq!(pulled.get(), 3);
+        assert_eq!(stream.in_flight(), 3);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Laziness and refill
+// ---------------------------------------------------------------------------
+
+#[test]
+fn builds_lazily_pulling_and_polling_nothing() {
+    let h = Harness::new(10, 4);
+    assert_eq!(h.pulled(), 0);
+    assert_eq!(h.probe.calls.get(), 0);
+    assert_eq!(h.stream.in_flight(), 0);
+    assert_eq!(h.stream.size_hint(), (10, Some(10)));
+    let probe = Rc::clone(&h.probe);
+    drop(h);
+    assert_eq!(probe.calls.get(), 0);
+    assert_eq!(*probe.polls.borrow(), [0; 10]);
+}
+
+#[test]
+fn first_poll_pulls_limit_items_and_polls_each_once() {
+    let mut h = Harness::new(10, 4);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(*h.probe.polls.borrow(), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn refills_slot_before_yielding() {
+    let mut h = Harness::new(10, 2);
+    assert_eq!(h.poll(), Poll::Pending);
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    // Item 2 was pulled and polled once before item 0's output was returned.
+    assert_eq!(h.pulled(), 3);
+    assert_eq!(h.polls(2), 1);
+    assert_eq!(h.stream.in_flight(), 2);
+    assert_eq!(h.probe.live.get(), 2);
+}
+
+#[test]
+fn slot_is_freed_only_when_its_output_is_yielded() {
+    let mut h = Harness::new(10, 2);
+    assert_eq!(h.poll(), Poll::Pending);
+    h.complete(1);
+    assert_eq!(h.poll(), Poll::Pending);
+    // Item 1 finished but item 0 has not: item 1 keeps its slot.
+    assert_eq!(h.pulled(), 2);
+    assert_eq!(h.stream.in_flight(), 2);
+    assert_eq!(h.probe.live.get(), 1);
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    assert_eq!(h.pulled(), 3);
+    assert_eq!(h.poll(), Poll::Ready(Some(1)));
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(h.poll(), Poll::Pending);
+}
+
+// ---------------------------------------------------------------------------
+// set_limit
+// ---------------------------------------------------------------------------
+
+#[test]
+fn set_limit_up_pulls_more_on_next_poll() {
+    let mut h = Harness::new(10, 2);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 2);
+    h.stream.set_limit(5);
+    h.probe.limit.set(5);
+    assert_eq!(h.stream.limit(), 5);
+    assert_eq!(h.pulled(), 2, "set_limit itself pulls nothing");
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 5);
+    // Items 0 and 1 were not woken, so they were not polled again.
+    assert_eq!(*h.probe.polls.borrow(), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn set_limit_down_pulls_nothing_until_below_new_limit() {
+    let mut h = Harness::new(10, 4);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 4);
+    h.stream.set_limit(1);
+    assert_eq!(h.stream.limit(), 1);
+    // `probe.limit` stays 4 for the pull-time check until the excess is gone.
+
+    h.complete(1);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(
+        h.stream.in_flight(),
+        4,
+        "lowering the bound cancels nothing"
+    );
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(h.stream.in_flight(), 3);
+    assert_eq!(h.poll(), Poll::Ready(Some(1)));
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(h.stream.in_flight(), 2);
+    h.complete(2);
+    h.complete(3);
+    assert_eq!(h.poll(), Poll::Ready(Some(2)));
+    assert_eq!(h.pulled(), 4, "in flight is 1, not below the new bound 1");
+    h.probe.limit.set(1);
+    assert_eq!(h.poll(), Poll::Ready(Some(3)));
+    assert_eq!(
+        h.pulled(),
+        5,
+        "below the new bound: refilled before yielding"
+    );
+    assert_eq!(h.stream.in_flight(), 1);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert_eq!(h.pulled(), 5);
+}
+
+#[test]
+#[should_panic(
+    expected = "`LimitedInOrder::set_limit`: `limit` must be at least 1, got 0; pass `usize::MAX` for no bound"
+)]
+fn set_limit_zero_panics_with_message() {
+    let mut stream = [async { 1 }].limited_in_order(1);
+    stream.set_limit(0);
+}
+
+#[test]
+#[should_panic(
+    expected = "`limited_in_order`: `limit` must be at least 1, got 0; pass `usize::MAX` for no bound"
+)]
+fn limit_zero_panics_with_message() {
+    let _stream = [async { 1 }].limited_in_order(0);
+}
+
+// ---------------------------------------------------------------------------
+// into_inner, drop
+// ---------------------------------------------------------------------------
+
+#[test]
+fn into_inner_returns_iterator_after_last_pulled_and_drops_in_flight() {
+    let mut h = Harness::new(10, 3);
+    assert_eq!(h.poll(), Poll::Pending);
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    h.complete(2);
+    assert_eq!(h.poll(), Poll::Pending);
+    // Pulled 0..=3: 0 yielded, 2 finished (output waiting), 1 and 3 running.
+    assert_eq!(h.pulled(), 4);
+    assert_eq!(h.probe.futures_dropped.get(), 2);
+    assert_eq!(h.probe.outputs_dropped.get(), 1);
+
+    let probe = Rc::clone(&h.probe);
+    let source = h.stream.into_inner();
+    assert_eq!(probe.live.get(), 0, "running futures were dropped");
+    assert_eq!(probe.futures_dropped.get(), 4);
+    assert_eq!(
+        probe.outputs_dropped.get(),
+        2,
+        "the waiting output was dropped"
+    );
+    let rest: Vec<usize> = source.map(|hand| hand.index).collect();
+    assert_eq!(rest, [4, 5, 6, 7, 8, 9]);
+}
+
+#[test]
+fn into_inner_before_first_poll_loses_nothing() {
+    let h = Harness::new(5, 3);
+    let rest: Vec<usize> = h.stream.into_inner().map(|hand| hand.index).collect();
+    assert_eq!(rest, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn dropping_the_stream_drops_futures_outputs_and_iterator() {
+    let mut h = Harness::new(10, 3);
+    assert_eq!(h.poll(), Poll::Pending);
+    h.complete(1);
+    assert_eq!(h.poll(), Poll::Pending);
+    let Harness {
+        stream,
+        senders,
+        probe,
+        ..
+    } = h;
+    // Held by: this test, the iterator, 2 running futures, 1 waiting output.
+    assert_eq!(Rc::strong_count(&probe), 5);
+    drop(stream);
+    assert_eq!(probe.live.get(), 0);
+    assert_eq!(probe.futures_dropped.get(), 3);
+    assert_eq!(probe.outputs_dropped.get(), 1);
+    assert_eq!(Rc::strong_count(&probe), 1, "the iterator was dropped too");
+    // Items 0 and 2 were running, items 3.. were still in the iterator: every
+    // receiver is gone.
+    let canceled: Vec<usize> = (0..10)
+        .filter(|&i| senders[i].as_ref().is_some_and(|tx| tx.is_canceled()))
+        .collect();
+    assert_eq!(canceled, [0, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+// ---------------------------------------------------------------------------
+// size_hint, is_terminated, iterator end
+// ---------------------------------------------------------------------------
+
+#[test]
+fn size_hint_is_exact_throughout() {
+    // `Harness::poll` asserts `size_hint == (n - yielded, Some(n - yielded))`
+    // after every poll; here also before the first one and at the end.
+    let mut h = Harness::new(6, 4);
+    assert_eq!(h.stream.size_hint(), (6, Some(6)));
+    assert_eq!(h.poll(), Poll::Pending);
+    for i in 0..6 {
+        h.complete(i);
+    }
+    assert_eq!(h.drain(), [0, 1, 2, 3, 4, 5]);
+    assert_eq!(h.stream.size_hint(), (0, Some(0)));
+}
+
+/// An iterator whose hint is wrong: it says 1000 items and has 3.
+struct LyingHint(usize);
+
+impl Iterator for LyingHint {
+    type Item = futures::future::Pending<()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        (self.0 < 3).then(|| {
+            self.0 += 1;
+            futures::future::pending()
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (1000, Some(1000))
+    }
+}
+
+#[test]
+fn size_hint_is_in_flight_exactly_once_iterator_ended() {
+    let mut stream = LyingHint(0).limited_in_order(10);
+    assert_eq!(stream.size_hint(), (1000, Some(1000)));
+    let mut cx = Context::from_waker(noop_waker_ref());
+    assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
+    assert_eq!(stream.in_flight(), 3);
+    assert_eq!(stream.size_hint(), (3, Some(3)));
+}
+
+#[test]
+fn size_hint_saturates_on_endless_iterator() {
+    let mut stream = (0..)
+        .map(|_| futures::future::pending::<()>())
+        .limited_in_order(2);
+    let mut cx = Context::from_waker(noop_waker_ref());
+    assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
+    // `RangeFrom` says (usize::MAX, None); 2 in flight saturates.
+    assert_eq!(stream.size_hint(), (usize::MAX, None));
+}
+
+#[test]
+fn is_terminated_only_once_the_end_was_reached() {
+    let mut h = Harness::new(2, 2);
+    assert!(!h.stream.is_terminated());
+    assert_eq!(h.poll(), Poll::Pending);
+    assert!(!h.stream.is_terminated());
+    h.complete(1);
+    assert_eq!(h.poll(), Poll::Pending);
+    assert!(!h.stream.is_terminated());
+    h.complete(0);
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    assert!(!h.stream.is_terminated(), "item 1 is still to come");
+    assert_eq!(h.poll(), Poll::Ready(Some(1)));
+    assert_eq!(h.poll(), Poll::Ready(None));
+    assert!(h.stream.is_terminated());
+    assert_eq!(h.poll(), Poll::Ready(None));
+    assert!(h.stream.is_terminated());
+}
+
+#[test]
+fn empty_iterator_ends_on_first_poll() {
+    let mut h = Harness::new(0, 3);
+    assert!(!h.stream.is_terminated());
+    assert_eq!(h.poll(), Poll::Ready(None));
+    assert!(h.stream.is_terminated());
+    assert_eq!(h.probe.calls.get(), 1);
+}
+
+#[test]
+fn never_calls_iterator_after_none() {
+    let mut h = Harness::new(4, 3);
+    assert_eq!(h.poll(), Poll::Pending);
+    h.complete(0);
+    // The refill after item 0 pulls item 3; the one after item 1 meets `None`.
+    assert_eq!(h.poll(), Poll::Ready(Some(0)));
+    h.complete(1);
+    assert_eq!(h.poll(), Poll::Ready(Some(1)));
+    assert_eq!(h.probe.calls.get(), 5);
+    h.complete(3);
+    h.complete(2);
+    // More completions and polls with the iterator ended: `Source` panics if
+    // it is called again.
+    assert_eq!(h.drain(), [2, 3]);
+    for _ in 0..3 {
+        assert_eq!(h.poll(), Poll::Ready(None));
+    }
+    assert_eq!(h.probe.calls.get(), 5);
+}
+
+// ---------------------------------------------------------------------------
+// Wakes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn future_not_woken_is_not_polled_again() {
+    let mut h = Harness::new(10, 3);
+    let parent = Arc::new(WakeCount::default());
+    let waker = Waker::from(Arc::clone(&parent));
+    assert_eq!(h.poll_with(&waker), Poll::Pending);
+    for _ in 0..5 {
+        assert_eq!(h.poll_with(&waker), Poll::Pending);
+    }
+    assert_eq!(&h.probe.polls.borrow()[..4], [1, 1, 1, 0]);
+    assert_eq!(
+        parent.get(),
+        0,
+        "nothing woken: the stream does not wake itself"
+    );
+
+    h.complete(1);
+    assert_eq!(
+        parent.get(),
+        1,
+        "completing a future wakes the stream's task"
+    );
+    assert_eq!(h.poll_with(&waker), Poll::Pending);
+    assert_eq!(&h.probe.polls.borrow()[..4], [1, 2, 1, 0]);
+    assert_eq!(h.poll_with(&waker), Poll::Pending);
+    assert_eq!(&h.probe.polls.borrow()[..4], [1, 2, 1, 0]);
+    assert_eq!(parent.get(), 1);
+}
