@@ -290,24 +290,35 @@ fn allocations_grow_with_live_items_not_with_total_items() {
 }
 
 #[test]
-fn allocations_per_extra_live_item_are_constant() {
-    // 20 live items against 10: two allocations per extra slot (future box and
-    // waker), plus at most one growth step of each growable buffer.
-    let (ten, _) = run_as_completed(10, usize::MAX);
-    let (twenty, _) = run_as_completed(20, usize::MAX);
-    let extra = twenty - ten;
-    assert!(
-        (20..=21).contains(&extra),
-        "{extra} allocations for 10 more slots"
-    );
-
-    let (ten, _) = run_in_order(10, usize::MAX);
-    let (twenty, _) = run_in_order(20, usize::MAX);
-    let extra = twenty - ten;
-    assert!(
-        (20..=22).contains(&extra),
-        "{extra} allocations for 10 more slots"
-    );
+fn allocations_grow_with_the_log_of_live_items() {
+    // Slots come in segments that double in size, each one allocation for
+    // the futures and one for their wakers, and the segment list itself grows
+    // by doubling: so n live items cost O(log n) allocations, not O(n).
+    for (run, name) in [
+        (
+            run_as_completed as fn(usize, usize) -> (usize, usize),
+            "as_completed",
+        ),
+        (run_in_order, "in_order"),
+    ] {
+        let (one_k, _) = run(1024, usize::MAX);
+        let (two_k, _) = run(2048, usize::MAX);
+        let (four_k, _) = run(4096, usize::MAX);
+        assert!(
+            one_k <= 45,
+            "{name}: {one_k} allocations for 1024 live items"
+        );
+        assert!(
+            (2..=4).contains(&(two_k - one_k)),
+            "{name}: {} allocations for 1024 more live items",
+            two_k - one_k
+        );
+        assert!(
+            (2..=4).contains(&(four_k - two_k)),
+            "{name}: {} allocations for 2048 more live items",
+            four_k - two_k
+        );
+    }
 }
 
 #[test]

@@ -8,19 +8,25 @@
 //! destroyed before the stream is, and a freed slot goes on a free list and is
 //! refilled before a new one is created.
 //!
-//! * **Pinning.** Each slot's future lives in its own `Pin<Box<Option<Fut>>>`,
-//!   allocated when the slot is created and refilled in place with
-//!   [`Pin::set`]. The `Vec` of slots may grow and move, but a future never
-//!   does, so nothing in a stream needs pinning and every stream is `Unpin`.
-//! * **Waking.** Each slot owns one [`SlotWaker`] (an `Arc`, converted to a
-//!   [`Waker`] once). Waking it pushes the slot id onto the shared
-//!   [`ReadyQueue`]; see `waker.rs` for the protocol.
+//! * **Storage.** Slots live in segments that double in size (segment `k`
+//!   holds `2^k` slots, see [`waker::locate`]), each allocated once when the
+//!   first of its slots is needed and never moved or freed before the arena
+//!   is. So `n` live items cost about `2 log2 n` allocations in all, and
+//!   memory stays within twice what the live items need.
+//! * **Pinning.** A future is stored inline in its slot and polled in place:
+//!   segments never move, and a future is dropped in place (its `Option` set
+//!   to `None`) before its slot is reused. Nothing outside the segments is
+//!   pinned, so every stream is `Unpin`.
+//! * **Waking.** Each slot has one node in the shared state (`waker.rs`); its
+//!   waker is a pointer to that node. Waking it pushes the slot id onto the
+//!   shared ready stack; see `waker.rs` for the protocol.
 //! * **Polling rounds.** A call to the stream's `poll_next` is one round
-//!   ([`Slots::begin_round`]). [`Slots::next_woken`] takes the queue at most
-//!   once per round and returns the woken slots in the order they were woken.
-//!   A slot already polled in this round (a refill's first poll, or a future
-//!   that woke itself) is left for the next round, so no future is polled twice
-//!   in one call and a self-waking future cannot make the stream spin.
+//!   ([`Slots::begin_round`]). [`Slots::next_woken`] takes the ready stack at
+//!   most once per round and returns the woken slots in the order they were
+//!   woken. A slot already polled in this round (a refill's first poll, or a
+//!   future that woke itself) is left for the next round, so no future is
+//!   polled twice in one call and a self-waking future cannot make the stream
+//!   spin.
 //! * **Panics.** [`Slots::poll`] drops a future that panics and frees its slot
 //!   before the panic leaves the engine.
 //! * **Lists.** The free list and the list of finished outputs share one link
@@ -29,6 +35,9 @@
 //!
 //! No allocation happens once a slot exists: refilling, waking, queueing and
 //! handing out outputs only move values and flip atomics.
+//!
+//! The `unsafe` of the crate is here: pinning futures in place (below) and the
+//! raw wakers and parent-waker cell of `waker.rs`.
 
 mod waker;
 
@@ -39,7 +48,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use self::waker::{ReadyQueue, SlotWaker, NIL};
+use self::waker::{locate, segment_len, Shared, NIL};
 
 /// Index of a slot in a [`Slots`] arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,14 +69,13 @@ impl List {
 }
 
 struct Slot<Fut: Future> {
-    future: Pin<Box<Option<Fut>>>,
+    /// Pinned in place while `Some`: see [`Slots::poll`].
+    future: Option<Fut>,
     output: Option<Fut::Output>,
     /// Whether the slot is taken (running or holding an output).
     in_use: bool,
     /// The caller's tag for the current occupant (its position in the input).
     tag: usize,
-    node: Arc<SlotWaker>,
-    waker: Waker,
     /// Next id in the local ready list.
     ready_next: usize,
     /// Next id in the free list or the finished list.
@@ -76,10 +84,27 @@ struct Slot<Fut: Future> {
     polled_round: usize,
 }
 
+impl<Fut: Future> Slot<Fut> {
+    fn vacant() -> Self {
+        Self {
+            future: None,
+            output: None,
+            in_use: false,
+            tag: 0,
+            ready_next: NIL,
+            link: NIL,
+            polled_round: 0,
+        }
+    }
+}
+
 /// Slot storage, wakers and ready queue for one stream.
 pub(crate) struct Slots<Fut: Future> {
-    slots: Vec<Slot<Fut>>,
-    queue: Arc<ReadyQueue>,
+    /// `segments[k]` holds `segment_len(k)` slots; never resized or moved.
+    segments: Vec<Box<[Slot<Fut>]>>,
+    shared: Arc<Shared>,
+    /// Slots handed out so far: ids `0..created`.
+    created: usize,
     in_use: usize,
     free: usize,
     finished: List,
@@ -94,8 +119,9 @@ pub(crate) struct Slots<Fut: Future> {
 impl<Fut: Future> Slots<Fut> {
     pub(crate) fn new() -> Self {
         Self {
-            slots: Vec::new(),
-            queue: Arc::new(ReadyQueue::new()),
+            segments: Vec::new(),
+            shared: Shared::new(),
+            created: 0,
             in_use: 0,
             free: NIL,
             finished: List::EMPTY,
@@ -114,55 +140,66 @@ impl<Fut: Future> Slots<Fut> {
     /// Slots created so far (the arena never shrinks).
     #[cfg(test)]
     fn capacity(&self) -> usize {
-        self.slots.len()
+        self.created
+    }
+
+    #[inline]
+    fn slot(&self, id: usize) -> &Slot<Fut> {
+        let (k, offset) = locate(id);
+        &self.segments[k][offset]
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, id: usize) -> &mut Slot<Fut> {
+        let (k, offset) = locate(id);
+        &mut self.segments[k][offset]
     }
 
     /// Puts `future` in a free slot (creating one only if none is free). The
     /// future is not polled.
     pub(crate) fn insert(&mut self, future: Fut, tag: usize) -> SlotId {
-        self.in_use += 1;
-        if self.free != NIL {
+        let id = if self.free != NIL {
             let id = self.free;
-            let slot = &mut self.slots[id];
-            self.free = slot.link;
-            slot.link = NIL;
-            slot.future.as_mut().set(Some(future));
-            slot.in_use = true;
-            slot.tag = tag;
-            return SlotId(id);
-        }
-        let id = self.slots.len();
-        let node = Arc::new(SlotWaker::new(id, Arc::clone(&self.queue)));
-        let waker = Waker::from(Arc::clone(&node));
-        self.slots.push(Slot {
-            future: Box::pin(Some(future)),
-            output: None,
-            in_use: true,
-            tag,
-            node,
-            waker,
-            ready_next: NIL,
-            link: NIL,
-            polled_round: self.round.wrapping_sub(1),
-        });
+            self.free = self.slot(id).link;
+            id
+        } else {
+            let id = self.created;
+            let (k, _) = locate(id);
+            if k == self.segments.len() {
+                self.shared.grow(k);
+                self.segments
+                    .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
+            }
+            self.created += 1;
+            id
+        };
+        self.in_use += 1;
+        let round = self.round;
+        let slot = self.slot_mut(id);
+        debug_assert!(!slot.in_use && slot.future.is_none() && slot.output.is_none());
+        slot.future = Some(future);
+        slot.in_use = true;
+        slot.tag = tag;
+        slot.link = NIL;
+        slot.polled_round = round.wrapping_sub(1);
         SlotId(id)
     }
 
     /// The tag given to [`insert`](Self::insert) for the slot's occupant.
     pub(crate) fn tag(&self, id: SlotId) -> usize {
-        self.slots[id.0].tag
+        self.slot(id.0).tag
     }
 
     /// Whether `id` still holds the item tagged `tag` (it does not if that
     /// item's future panicked and the slot was freed or reused).
     pub(crate) fn holds(&self, id: SlotId, tag: usize) -> bool {
-        let slot = &self.slots[id.0];
+        let slot = self.slot(id.0);
         slot.in_use && slot.tag == tag
     }
 
     /// Whether the slot holds a finished output.
     pub(crate) fn has_output(&self, id: SlotId) -> bool {
-        self.slots[id.0].output.is_some()
+        self.slot(id.0).output.is_some()
     }
 
     /// Polls the future in `id` once with the slot's waker. On `Ready` the
@@ -179,48 +216,57 @@ impl<Fut: Future> Slots<Fut> {
         /// Frees the slot if the poll unwinds.
         struct Bomb<'a, Fut: Future> {
             slots: &'a mut Slots<Fut>,
-            id: SlotId,
+            id: usize,
         }
         impl<Fut: Future> Drop for Bomb<'_, Fut> {
             fn drop(&mut self) {
                 // Dropping the future may panic too; that is a double panic
                 // and aborts, as with any destructor that panics while
                 // unwinding.
-                self.slots.slots[self.id.0].future.as_mut().set(None);
-                self.slots.release(self.id);
+                self.slots.slot_mut(self.id).future = None;
+                self.slots.release(SlotId(self.id));
             }
         }
 
         let round = self.round;
-        let bomb = Bomb { slots: self, id };
-        let slot = &mut bomb.slots.slots[id.0];
+        let waker = self.shared.node(id.0).waker_ref();
+        let bomb = Bomb {
+            slots: self,
+            id: id.0,
+        };
+        let slot = bomb.slots.slot_mut(id.0);
         slot.polled_round = round;
-        let future = slot
-            .future
-            .as_mut()
+        // SAFETY: the future is never moved while it is `Some`: it lives in a
+        // boxed segment that is neither resized, moved nor freed before the
+        // arena drops (only the `Box` pointer moves when `segments` grows), and
+        // it leaves its slot only by being dropped in place (`= None`), here
+        // on completion or panic, or when the arena drops. Nothing else takes
+        // `&mut` to it.
+        let future = unsafe { Pin::new_unchecked(&mut slot.future) }
             .as_pin_mut()
             .expect("limited-as-completed: polled an empty slot");
-        let poll = future.poll(&mut Context::from_waker(&slot.waker));
+        let poll = future.poll(&mut Context::from_waker(&waker));
         core::mem::forget(bomb);
         if poll.is_ready() {
-            self.slots[id.0].future.as_mut().set(None);
+            self.slot_mut(id.0).future = None;
         }
         poll
     }
 
     /// Frees a slot whose future has finished (or was never stored).
     pub(crate) fn release(&mut self, id: SlotId) {
-        let slot = &mut self.slots[id.0];
+        let free = self.free;
+        let slot = self.slot_mut(id.0);
         debug_assert!(slot.in_use && slot.future.is_none() && slot.output.is_none());
         slot.in_use = false;
-        slot.link = self.free;
+        slot.link = free;
         self.free = id.0;
         self.in_use -= 1;
     }
 
     /// Keeps a finished future's output in its slot.
     pub(crate) fn store_output(&mut self, id: SlotId, output: Fut::Output) {
-        self.slots[id.0].output = Some(output);
+        self.slot_mut(id.0).output = Some(output);
     }
 
     /// Hands out the output kept in `id` and frees the slot.
@@ -229,7 +275,8 @@ impl<Fut: Future> Slots<Fut> {
     ///
     /// If the slot holds no output (a bug in the caller).
     pub(crate) fn take_output(&mut self, id: SlotId) -> Fut::Output {
-        let output = self.slots[id.0]
+        let output = self
+            .slot_mut(id.0)
             .output
             .take()
             .expect("limited-as-completed: no output in slot");
@@ -240,13 +287,14 @@ impl<Fut: Future> Slots<Fut> {
     /// Keeps the output in `id` and queues the slot on the finished list,
     /// which hands outputs out first in, first out.
     pub(crate) fn push_finished(&mut self, id: SlotId, output: Fut::Output) {
-        let slot = &mut self.slots[id.0];
+        let slot = self.slot_mut(id.0);
         slot.output = Some(output);
         slot.link = NIL;
         if self.finished.tail == NIL {
             self.finished.head = id.0;
         } else {
-            self.slots[self.finished.tail].link = id.0;
+            let tail = self.finished.tail;
+            self.slot_mut(tail).link = id.0;
         }
         self.finished.tail = id.0;
     }
@@ -258,12 +306,12 @@ impl<Fut: Future> Slots<Fut> {
         if id == NIL {
             return None;
         }
-        let slot = &mut self.slots[id];
-        self.finished.head = slot.link;
+        let slot = self.slot(id);
+        let (link, tag) = (slot.link, slot.tag);
+        self.finished.head = link;
         if self.finished.head == NIL {
             self.finished.tail = NIL;
         }
-        let tag = slot.tag;
         Some((tag, self.take_output(SlotId(id))))
     }
 
@@ -289,19 +337,21 @@ impl<Fut: Future> Slots<Fut> {
                 }
             }
             let id = self.ready.head;
-            let slot = &mut self.slots[id];
+            let round = self.round;
+            let slot = self.slot(id);
             let running = slot.future.is_some();
-            if running && slot.polled_round == self.round {
+            if running && slot.polled_round == round {
                 // Polled once in this round already: keep it (still queued, so
                 // no wake is lost) for the next round.
                 self.stalled = true;
                 return None;
             }
-            self.ready.head = slot.ready_next;
+            let next = slot.ready_next;
+            self.ready.head = next;
             if self.ready.head == NIL {
                 self.ready.tail = NIL;
             }
-            slot.node.dequeue();
+            self.shared.node(id).dequeue();
             if running {
                 return Some(SlotId(id));
             }
@@ -312,13 +362,12 @@ impl<Fut: Future> Slots<Fut> {
     /// Moves every id from the shared queue to the end of the local ready
     /// list, oldest first.
     fn drain_queue(&mut self) {
-        let newest = self.queue.take_all();
+        let newest = self.shared.take_all();
         let mut id = newest;
         let mut oldest = NIL;
         while id != NIL {
-            let slot = &mut self.slots[id];
-            let below = slot.node.next();
-            slot.ready_next = oldest;
+            let below = self.shared.node(id).next();
+            self.slot_mut(id).ready_next = oldest;
             oldest = id;
             id = below;
         }
@@ -328,7 +377,8 @@ impl<Fut: Future> Slots<Fut> {
         if self.ready.tail == NIL {
             self.ready.head = oldest;
         } else {
-            self.slots[self.ready.tail].ready_next = oldest;
+            let tail = self.ready.tail;
+            self.slot_mut(tail).ready_next = oldest;
         }
         self.ready.tail = newest;
     }
@@ -336,8 +386,8 @@ impl<Fut: Future> Slots<Fut> {
     /// Prepares to return `Pending`: registers `waker` as the task to wake
     /// when a slot is woken, and wakes it now if a slot is already waiting.
     pub(crate) fn park(&mut self, waker: &Waker) {
-        self.queue.register(waker);
-        if self.stalled || !self.queue.is_empty() {
+        self.shared.register(waker);
+        if self.stalled || !self.shared.is_empty() {
             waker.wake_by_ref();
         }
     }
@@ -345,9 +395,9 @@ impl<Fut: Future> Slots<Fut> {
 
 impl<Fut: Future> Drop for Slots<Fut> {
     fn drop(&mut self) {
-        // The futures drop with `slots`; wakers they handed out may live on,
-        // and must not keep the parent task's waker alive with them.
-        self.queue.forget_parent();
+        // The futures drop in place with `segments`; wakers they handed out
+        // may live on, and must not keep the parent task's waker alive.
+        self.shared.forget_parent();
     }
 }
 
@@ -356,6 +406,10 @@ mod tests {
     use super::*;
     use alloc::vec;
     use core::future::{pending, ready, Pending, Ready};
+
+    fn wake<Fut: Future>(slots: &Slots<Fut>, id: SlotId) {
+        slots.shared.node(id.0).waker_ref().wake_by_ref();
+    }
 
     #[test]
     fn freed_slot_is_reused_before_a_new_one_is_created() {
@@ -394,7 +448,7 @@ mod tests {
         }
         let order = [3, 0, 4, 0, 3, 1];
         for i in order {
-            slots.slots[ids[i].0].waker.wake_by_ref();
+            wake(&slots, ids[i]);
         }
         slots.begin_round();
         let mut seen = vec![];
@@ -404,7 +458,7 @@ mod tests {
         }
         assert_eq!(seen, [3, 0, 4, 1]);
         // Woken again after being dequeued: queued again, in the next round.
-        slots.slots[ids[4].0].waker.wake_by_ref();
+        wake(&slots, ids[4]);
         assert_eq!(slots.next_woken(), None);
         slots.begin_round();
         assert_eq!(slots.next_woken(), Some(ids[4]));
@@ -417,7 +471,7 @@ mod tests {
         slots.begin_round();
         let a = slots.insert(pending(), 0);
         assert!(slots.poll(a).is_pending());
-        slots.slots[a.0].waker.wake_by_ref();
+        wake(&slots, a);
         assert_eq!(slots.next_woken(), None);
         assert!(slots.stalled);
         slots.begin_round();
@@ -428,14 +482,14 @@ mod tests {
     fn stale_wake_of_a_freed_slot_is_skipped() {
         let mut slots: Slots<Ready<u8>> = Slots::new();
         let a = slots.insert(ready(7), 0);
-        slots.slots[a.0].waker.wake_by_ref();
+        wake(&slots, a);
         assert_eq!(slots.poll(a), Poll::Ready(7));
         slots.release(a);
         slots.begin_round();
         assert_eq!(slots.next_woken(), None);
         // The slot can be woken and polled again after reuse.
         let b = slots.insert(ready(8), 1);
-        slots.slots[b.0].waker.wake_by_ref();
+        wake(&slots, b);
         slots.begin_round();
         assert_eq!(slots.next_woken(), Some(b));
     }
@@ -478,11 +532,11 @@ mod tests {
         assert!(slots.poll(a).is_pending());
         slots.park(&parent);
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
-        slots.slots[a.0].waker.wake_by_ref();
+        wake(&slots, a);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // A second wake onto a non-empty queue does not wake the parent again.
         let b = slots.insert(pending(), 1);
-        slots.slots[b.0].waker.wake_by_ref();
+        wake(&slots, b);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // Parking with wakes not yet taken wakes the parent at once.
         slots.park(&parent);
@@ -506,5 +560,27 @@ mod tests {
         assert_eq!(slots.in_use(), 0);
         assert!(!slots.holds(a, 0));
         assert_eq!(slots.insert(Boom, 1), a);
+    }
+
+    #[test]
+    fn waker_outlives_the_arena_and_frees_the_nodes_last() {
+        let mut slots: Slots<Pending<()>> = Slots::new();
+        let mut kept = vec![];
+        for tag in 0..9 {
+            let id = slots.insert(pending(), tag);
+            kept.push(Waker::clone(&slots.shared.node(id.0).waker_ref()));
+        }
+        let shared = Arc::clone(&slots.shared);
+        assert_eq!(Arc::strong_count(&shared), 2 + 9);
+        drop(slots);
+        assert_eq!(Arc::strong_count(&shared), 1 + 9);
+        // Waking after the stream is gone pushes onto a queue nobody reads.
+        for waker in kept.drain(..5) {
+            waker.wake();
+        }
+        kept[0].wake_by_ref();
+        assert!(!shared.is_empty());
+        drop(kept);
+        assert_eq!(Arc::strong_count(&shared), 1);
     }
 }

@@ -1,17 +1,24 @@
 //! Per-slot wakers and the ready queue they push onto.
 //!
-//! Every slot owns one [`SlotWaker`] for its whole life: the same `Arc` wakes
-//! whichever future occupies the slot, so a refill allocates nothing. Waking a
-//! slot pushes its id onto a lock-free stack shared by all slots
-//! ([`ReadyQueue`]); the stream takes the whole stack at once and reverses it,
-//! which yields the woken ids in the order they were woken.
+//! Every slot owns one [`Node`] for the life of the stream: the same node
+//! wakes whichever future occupies the slot, so a refill allocates nothing.
+//! Nodes are allocated a segment at a time (segment `k` holds `2^k` of them,
+//! see [`locate`]) and never move; a [`Waker`] for a slot is a raw pointer to
+//! its node, and every waker, wherever it is cloned to, holds one strong count
+//! of the [`Shared`] state that owns all the segments. So a waker may outlive
+//! the stream: it then pushes onto a queue nobody reads, and the last waker to
+//! go frees the nodes.
 //!
 //! # Protocol
+//!
+//! Waking a slot pushes its id onto a lock-free stack ([`Shared::head`]); the
+//! stream takes the whole stack at once and reverses it, which yields the
+//! woken ids in the order they were woken.
 //!
 //! * `queued` is `true` from the moment a waker claims the slot until the
 //!   stream pops the id from its local ready list. Only the waker that flips it
 //!   from `false` to `true` pushes, so an id is on the stack (or the local list)
-//!   at most once, and a slot's `next` field is written only by that one waker.
+//!   at most once, and a node's `next` is written only by that one waker.
 //! * The stream clears `queued` (with an acquire swap) *before* it polls the
 //!   future, so a wake that lands during or after the poll queues the slot again
 //!   and is never lost.
@@ -19,39 +26,114 @@
 //!   [`AtomicWaker`]; a push onto a non-empty stack need not, because whoever
 //!   made it non-empty already did. Before the stream returns `Pending` it
 //!   registers the parent waker and then looks at the stack: a push that the
-//!   registration missed is seen by that look (see [`ReadyQueue::is_empty`]).
-//!
-//! The only `unsafe` in the crate is the waker cell of [`AtomicWaker`].
+//!   registration missed is seen by that look (see [`Shared::is_empty`]).
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::task::Wake;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use core::task::Waker;
+use core::mem::ManuallyDrop;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use core::task::{RawWaker, RawWakerVTable, Waker};
 
 /// Marks the end of a list of slot ids (and the empty stack).
 pub(super) const NIL: usize = usize::MAX;
 
-/// The stack of woken slot ids, shared by the stream and every slot waker.
-#[derive(Debug)]
-pub(super) struct ReadyQueue {
+/// Segments in a full arena: enough for every id below [`NIL`].
+const SEGMENTS: usize = usize::BITS as usize;
+
+/// Where slot `id` lives: segment `k` holds ids `2^k - 1 .. 2^(k+1) - 1`, so
+/// `id` is at offset `id + 1 - 2^k` of segment `k = log2(id + 1)`.
+#[inline]
+pub(super) fn locate(id: usize) -> (usize, usize) {
+    debug_assert!(id != NIL);
+    let n = id + 1;
+    let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    (k, n - (1 << k))
+}
+
+/// The number of slots in segment `k`.
+#[inline]
+pub(super) const fn segment_len(k: usize) -> usize {
+    1 << k
+}
+
+/// The state shared by the stream and every waker of its slots: the stack of
+/// woken ids, the parent task's waker, and the node segments.
+pub(super) struct Shared {
     /// Id of the most recently woken slot, [`NIL`] when empty. Each pushed slot
-    /// links to the one below it through its own [`SlotWaker::next`].
+    /// links to the one below it through its node's `next`.
     head: AtomicUsize,
     /// The task that polls the stream.
     parent: AtomicWaker,
+    /// `segments[k]` points to segment `k` of the nodes (`segment_len(k)` of
+    /// them), or is null until the stream grows that far. Written only by the
+    /// stream; freed in `Drop`.
+    segments: [AtomicPtr<Node>; SEGMENTS],
 }
 
-impl ReadyQueue {
-    pub(super) fn new() -> Self {
-        Self {
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("head", &self.head.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(super) fn new() -> Arc<Self> {
+        #[allow(clippy::declare_interior_mutable_const)] // copied into the array, never shared
+        const NULL: AtomicPtr<Node> = AtomicPtr::new(ptr::null_mut());
+        Arc::new(Self {
             head: AtomicUsize::new(NIL),
             parent: AtomicWaker::new(),
-        }
+            segments: [NULL; SEGMENTS],
+        })
     }
 
-    /// Takes every queued id at once, newest first, linked through
-    /// [`SlotWaker::next`].
+    /// Allocates node segment `k`. Only the stream calls this, once per `k`,
+    /// in increasing order of `k`.
+    pub(super) fn grow(self: &Arc<Self>, k: usize) {
+        let first = segment_len(k) - 1;
+        let shared = Arc::as_ptr(self);
+        let nodes: Box<[Node]> = (0..segment_len(k))
+            .map(|offset| Node {
+                queued: AtomicBool::new(false),
+                next: AtomicUsize::new(NIL),
+                id: first + offset,
+                shared,
+            })
+            .collect();
+        let nodes = Box::into_raw(nodes).cast::<Node>();
+        let old = self.segments[k].swap(nodes, Ordering::Release);
+        assert!(
+            old.is_null(),
+            "limited-as-completed: node segment {k} grown twice"
+        );
+    }
+
+    /// The node of slot `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the segment of `id` was never grown (a bug in the caller).
+    #[inline]
+    pub(super) fn node(&self, id: usize) -> &Node {
+        let (k, offset) = locate(id);
+        let segment = self.segments[k].load(Ordering::Acquire);
+        assert!(
+            !segment.is_null(),
+            "limited-as-completed: no node for slot {id}"
+        );
+        // SAFETY: a non-null `segments[k]` came from `Box::into_raw` of
+        // `segment_len(k)` nodes in `grow` and is freed only when `self` drops;
+        // `offset < segment_len(k)` by `locate`. Nodes are only read through
+        // shared references (their mutable state is atomic).
+        unsafe { &*segment.add(offset) }
+    }
+
+    /// Takes every queued id at once, newest first, linked through the nodes'
+    /// `next`.
     pub(super) fn take_all(&self) -> usize {
         if self.head.load(Ordering::Relaxed) == NIL {
             return NIL;
@@ -82,29 +164,37 @@ impl ReadyQueue {
     }
 }
 
-/// The waker of one slot. Reused by every future that occupies the slot.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        for (k, segment) in self.segments.iter_mut().enumerate() {
+            let nodes = *segment.get_mut();
+            if !nodes.is_null() {
+                let nodes = ptr::slice_from_raw_parts_mut(nodes, segment_len(k));
+                // SAFETY: `nodes` came from `Box::into_raw` of a boxed slice of
+                // `segment_len(k)` nodes in `grow`; this is the last reference
+                // to `Shared`, so no waker can reach a node any more.
+                drop(unsafe { Box::from_raw(nodes) });
+            }
+        }
+    }
+}
+
+/// The waking end of one slot.
 #[derive(Debug)]
-pub(super) struct SlotWaker {
-    id: usize,
+pub(super) struct Node {
     /// `true` while the id is on the stack or in the stream's local list.
     queued: AtomicBool,
     /// The id below this one on the stack; written only by the waker that
     /// set `queued`, read only by the stream after taking the stack.
     next: AtomicUsize,
-    queue: Arc<ReadyQueue>,
+    id: usize,
+    /// The `Shared` that owns this node; every waker of the node holds one
+    /// strong count of it.
+    shared: *const Shared,
 }
 
-impl SlotWaker {
-    pub(super) fn new(id: usize, queue: Arc<ReadyQueue>) -> Self {
-        Self {
-            id,
-            queued: AtomicBool::new(false),
-            next: AtomicUsize::new(NIL),
-            queue,
-        }
-    }
-
-    /// The id below this one on a chain returned by [`ReadyQueue::take_all`].
+impl Node {
+    /// The id below this one on a chain returned by [`Shared::take_all`].
     pub(super) fn next(&self) -> usize {
         self.next.load(Ordering::Relaxed)
     }
@@ -118,15 +208,27 @@ impl SlotWaker {
         self.queued.swap(false, Ordering::AcqRel);
     }
 
-    fn schedule(&self) {
+    /// A waker for this node that borrows the stream's count of `Shared`
+    /// instead of holding its own: valid while the stream's `Arc<Shared>` is,
+    /// which is for the whole poll it is made for. Clones hold their own count.
+    pub(super) fn waker_ref(&self) -> ManuallyDrop<Waker> {
+        let raw = RawWaker::new((self as *const Node).cast(), &VTABLE);
+        // SAFETY: the vtable functions below uphold the `RawWaker` contract
+        // (thread safe, `clone` returns an equivalent waker) for any pointer
+        // to a live node; `ManuallyDrop` keeps this borrowed waker from
+        // dropping a count it does not hold.
+        ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+    }
+
+    fn schedule(&self, shared: &Shared) {
         if self.queued.swap(true, Ordering::AcqRel) {
             // Already on the stack or in the local list: it will be polled.
             return;
         }
-        let mut head = self.queue.head.load(Ordering::Relaxed);
+        let mut head = shared.head.load(Ordering::Relaxed);
         loop {
             self.next.store(head, Ordering::Relaxed);
-            match self.queue.head.compare_exchange_weak(
+            match shared.head.compare_exchange_weak(
                 head,
                 self.id,
                 Ordering::AcqRel,
@@ -137,19 +239,57 @@ impl SlotWaker {
             }
         }
         if head == NIL {
-            self.queue.parent.wake();
+            shared.parent.wake();
         }
     }
 }
 
-impl Wake for SlotWaker {
-    fn wake(self: Arc<Self>) {
-        self.schedule();
-    }
+static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake_waker, wake_waker_by_ref, drop_waker);
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.schedule();
-    }
+/// # Safety
+///
+/// `data` points to a live node of a live `Shared`: true for the data of every
+/// waker made by [`Node::waker_ref`] or cloned from one, while it exists.
+unsafe fn clone_waker(data: *const ()) -> RawWaker {
+    // SAFETY: by this function's contract.
+    let node = unsafe { &*data.cast::<Node>() };
+    // SAFETY: `node.shared` came from `Arc::as_ptr` and the `Shared` is alive
+    // (the waker being cloned holds or borrows a count); the new waker holds
+    // the count added here.
+    unsafe { Arc::increment_strong_count(node.shared) };
+    RawWaker::new(data, &VTABLE)
+}
+
+/// # Safety
+///
+/// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
+unsafe fn wake_waker(data: *const ()) {
+    // SAFETY: by this function's contract.
+    unsafe { wake_waker_by_ref(data) };
+    // SAFETY: by this function's contract.
+    unsafe { drop_waker(data) };
+}
+
+/// # Safety
+///
+/// As [`clone_waker`].
+unsafe fn wake_waker_by_ref(data: *const ()) {
+    // SAFETY: by this function's contract.
+    let node = unsafe { &*data.cast::<Node>() };
+    // SAFETY: the `Shared` is alive while a waker of its node exists.
+    node.schedule(unsafe { &*node.shared });
+}
+
+/// # Safety
+///
+/// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: by this function's contract.
+    let shared = unsafe { (*data.cast::<Node>()).shared };
+    // SAFETY: the waker owns one count of `shared`, from `clone_waker`. The
+    // node may be freed by this call, and is not touched after it.
+    unsafe { Arc::decrement_strong_count(shared) };
 }
 
 const WAITING: usize = 0;
@@ -175,14 +315,6 @@ pub(super) struct AtomicWaker {
 unsafe impl Send for AtomicWaker {}
 // SAFETY: as for `Send` above.
 unsafe impl Sync for AtomicWaker {}
-
-impl core::fmt::Debug for AtomicWaker {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("AtomicWaker")
-            .field("state", &self.state.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
 
 impl AtomicWaker {
     pub(super) const fn new() -> Self {
@@ -228,16 +360,12 @@ impl AtomicWaker {
                     }
                 }
             }
-            Err(WAKING) => {
-                // A waker is being taken right now; it may be the old one, so
-                // wake the new one too. The task is re-polled and registers
-                // again.
-                waker.wake_by_ref();
-            }
             Err(_) => {
-                // REGISTERING still set: an earlier registration unwound out of
-                // `Waker::clone`. Nothing to do safely; wake so the stream is
-                // polled again rather than hanging.
+                // WAKING: a waker is being taken right now, maybe the old one,
+                // so wake the new one too; the task is polled again and
+                // registers again. REGISTERING still set: an earlier
+                // registration unwound out of `Waker::clone`; waking keeps the
+                // stream polled rather than hung.
                 waker.wake_by_ref();
             }
         }
@@ -263,6 +391,30 @@ impl AtomicWaker {
                 waker
             }
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{locate, segment_len};
+
+    #[test]
+    fn locate_maps_ids_onto_doubling_segments() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(1), (1, 0));
+        assert_eq!(locate(2), (1, 1));
+        assert_eq!(locate(3), (2, 0));
+        assert_eq!(locate(6), (2, 3));
+        assert_eq!(locate(7), (3, 0));
+        assert_eq!(
+            locate(usize::MAX - 1),
+            (usize::BITS as usize - 1, segment_len(63) - 1)
+        );
+        for id in 0..10_000 {
+            let (k, offset) = locate(id);
+            assert!(offset < segment_len(k));
+            assert_eq!(segment_len(k) - 1 + offset, id);
         }
     }
 }
