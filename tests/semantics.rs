@@ -531,7 +531,6 @@ fn future_not_woken_is_not_polled() {
 }
 
 #[test]
-#[ignore = "BUG: a stale wake from a finished future polls the next occupant of its slot"]
 fn stale_wake_of_a_finished_future_does_not_poll_the_next_occupant_of_its_slot() {
     let (futures, h): (Vec<_>, Vec<_>) = (0..2).map(|_| gate::<usize>()).unzip();
     let (iter, counts) = CountingIter::new(futures.into_iter());
@@ -562,7 +561,6 @@ impl std::future::Future for WakeThenReady {
 }
 
 #[test]
-#[ignore = "BUG: a wake left by a future that finished polls the next occupant of its slot"]
 fn wake_left_by_a_future_finishing_on_its_poll_does_not_poll_the_next_occupant() {
     let (g1, h1) = gate::<usize>();
     let items: Vec<Boxed> = vec![WakeThenReady(0).boxed_local(), g1.boxed_local()];

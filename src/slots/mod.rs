@@ -17,21 +17,28 @@
 //!   segments never move, and a future is dropped in place (its `Option` set
 //!   to `None`) before its slot is reused. Nothing outside the segments is
 //!   pinned, so every stream is `Unpin`.
-//! * **Waking.** Each slot has one node in the shared state (`waker.rs`); its
-//!   waker is a pointer to that node. Waking it pushes the slot id onto the
-//!   shared ready stack; see `waker.rs` for the protocol.
+//! * **Waking.** A slot's waker is a pointer to a node in the shared state
+//!   (`waker.rs`); waking it pushes the node id onto the shared ready stack
+//!   (see `waker.rs` for the protocol). A node serves one slot at a time and
+//!   is kept across refills while it is idle: no owned waker of it exists and
+//!   no wake of it is queued, which is the usual case. If a finished future
+//!   left a waker behind (in a timer, a channel, a losing `select!` branch) or
+//!   a wake still queued, the node is *retired* instead and the slot gets
+//!   another, so a wake meant for a finished future never polls the next one.
+//!   Retired nodes are reused once idle. So nodes, like slots, are allocated
+//!   in doubling segments and, in steady state, not at all.
 //! * **Polling rounds.** A call to the stream's `poll_next` is one round
 //!   ([`Slots::begin_round`]). [`Slots::next_woken`] takes the ready stack at
 //!   most once per round and returns the woken slots in the order they were
 //!   woken. A slot already polled in this round (a refill's first poll, or a
-//!   future that woke itself) is left for the next round, so no future is
-//!   polled twice in one call and a self-waking future cannot make the stream
-//!   spin.
+//!   future that woke itself) is deferred to the front of the next round, so
+//!   no future is polled twice in one call and a self-waking future cannot
+//!   make the stream spin, while the slots woken after it are still polled.
 //! * **Panics.** [`Slots::poll`] drops a future that panics and frees its slot
 //!   before the panic leaves the engine.
 //! * **Lists.** The free list and the list of finished outputs share one link
-//!   field (a slot is in at most one of them); the local ready list has its
-//!   own, because a freed slot may still have a stale wake queued.
+//!   field of the slots (a slot is in at most one of them); the local ready
+//!   and deferred lists link node ids through the stream's own node table.
 //!
 //! No allocation happens once a slot exists: refilling, waking, queueing and
 //! handing out outputs only move values and flip atomics.
@@ -42,6 +49,7 @@
 mod waker;
 
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::future::Future;
@@ -76,8 +84,8 @@ struct Slot<Fut: Future> {
     in_use: bool,
     /// The caller's tag for the current occupant (its position in the input).
     tag: usize,
-    /// Next id in the local ready list.
-    ready_next: usize,
+    /// The node whose wakers wake this slot; [`NIL`] before the first insert.
+    node: usize,
     /// Next id in the free list or the finished list.
     link: usize,
     /// The round in which the current future was last polled.
@@ -91,11 +99,20 @@ impl<Fut: Future> Slot<Fut> {
             output: None,
             in_use: false,
             tag: 0,
-            ready_next: NIL,
+            node: NIL,
             link: NIL,
             polled_round: 0,
         }
     }
+}
+
+/// The stream's own record of a node (the shared part is [`Node`](waker::Node)).
+#[derive(Clone, Copy, Debug)]
+struct NodeLink {
+    /// The slot the node serves, [`NIL`] while retired.
+    slot: usize,
+    /// Next node id in the local ready or deferred list.
+    next: usize,
 }
 
 /// Slot storage, wakers and ready queue for one stream.
@@ -108,12 +125,21 @@ pub(crate) struct Slots<Fut: Future> {
     in_use: usize,
     free: usize,
     finished: List,
+    /// One entry per node created, indexed by node id.
+    nodes: Vec<NodeLink>,
+    /// Node segments allocated in `shared`.
+    node_segments: usize,
+    /// Nodes detached from their slot while something could still wake
+    /// them, oldest first.
+    retired: VecDeque<usize>,
+    /// Woken node ids still to look at in this round, in wake order.
     ready: List,
+    /// Woken node ids whose slot was already polled in this round: first in
+    /// the next one.
+    deferred: List,
     round: usize,
     /// Whether the shared queue was already taken in this round.
     drained: bool,
-    /// Whether a woken slot was left for the next round.
-    stalled: bool,
 }
 
 impl<Fut: Future> Slots<Fut> {
@@ -125,10 +151,13 @@ impl<Fut: Future> Slots<Fut> {
             in_use: 0,
             free: NIL,
             finished: List::EMPTY,
+            nodes: Vec::new(),
+            node_segments: 0,
+            retired: VecDeque::new(),
             ready: List::EMPTY,
+            deferred: List::EMPTY,
             round: 0,
             drained: false,
-            stalled: false,
         }
     }
 
@@ -160,17 +189,28 @@ impl<Fut: Future> Slots<Fut> {
     pub(crate) fn insert(&mut self, future: Fut, tag: usize) -> SlotId {
         let id = if self.free != NIL {
             let id = self.free;
-            self.free = self.slot(id).link;
+            let slot = self.slot(id);
+            let (link, node) = (slot.link, slot.node);
+            self.free = link;
+            if !self.shared.node(node).is_idle() {
+                // A waker of the previous occupant is still out there (or its
+                // wake still queued): give the new future a node of its own.
+                self.nodes[node].slot = NIL;
+                self.retired.push_back(node);
+                let fresh = self.fresh_node(id);
+                self.slot_mut(id).node = fresh;
+            }
             id
         } else {
             let id = self.created;
             let (k, _) = locate(id);
             if k == self.segments.len() {
-                self.shared.grow(k);
                 self.segments
                     .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
             }
             self.created += 1;
+            let node = self.fresh_node(id);
+            self.slot_mut(id).node = node;
             id
         };
         self.in_use += 1;
@@ -183,6 +223,29 @@ impl<Fut: Future> Slots<Fut> {
         slot.link = NIL;
         slot.polled_round = round.wrapping_sub(1);
         SlotId(id)
+    }
+
+    /// An idle node for slot `id`: the oldest retired one if it has become
+    /// idle, else a new one.
+    fn fresh_node(&mut self, id: usize) -> usize {
+        if let Some(&node) = self.retired.front() {
+            if self.shared.node(node).is_idle() {
+                self.retired.pop_front();
+                self.nodes[node].slot = id;
+                return node;
+            }
+        }
+        let node = self.nodes.len();
+        let (k, _) = locate(node);
+        if k == self.node_segments {
+            self.shared.grow(k);
+            self.node_segments += 1;
+        }
+        self.nodes.push(NodeLink {
+            slot: id,
+            next: NIL,
+        });
+        node
     }
 
     /// The tag given to [`insert`](Self::insert) for the slot's occupant.
@@ -229,23 +292,31 @@ impl<Fut: Future> Slots<Fut> {
         }
 
         let round = self.round;
-        let waker = self.shared.node(id.0).waker_ref();
+        let slot = self.slot_mut(id.0);
+        assert!(
+            slot.future.is_some(),
+            "limited-as-completed: polled an empty slot"
+        );
+        slot.polled_round = round;
+        let node = slot.node;
+        let waker = self.shared.node(node).waker_ref();
+        // Armed only once the slot is known to hold a future.
         let bomb = Bomb {
             slots: self,
             id: id.0,
         };
         let slot = bomb.slots.slot_mut(id.0);
-        slot.polled_round = round;
         // SAFETY: the future is never moved while it is `Some`: it lives in a
         // boxed segment that is neither resized, moved nor freed before the
         // arena drops (only the `Box` pointer moves when `segments` grows), and
         // it leaves its slot only by being dropped in place (`= None`), here
         // on completion or panic, or when the arena drops. Nothing else takes
         // `&mut` to it.
-        let future = unsafe { Pin::new_unchecked(&mut slot.future) }
-            .as_pin_mut()
-            .expect("limited-as-completed: polled an empty slot");
-        let poll = future.poll(&mut Context::from_waker(&waker));
+        let future = unsafe { Pin::new_unchecked(&mut slot.future) };
+        let poll = match future.as_pin_mut() {
+            Some(future) => future.poll(&mut Context::from_waker(&waker)),
+            None => unreachable!("checked above"),
+        };
         core::mem::forget(bomb);
         if poll.is_ready() {
             self.slot_mut(id.0).future = None;
@@ -315,11 +386,19 @@ impl<Fut: Future> Slots<Fut> {
         Some((tag, self.take_output(SlotId(id))))
     }
 
-    /// Starts a polling round: one call of the stream's `poll_next`.
+    /// Starts a polling round: one call of the stream's `poll_next`. Wakes
+    /// deferred from the last round come first.
     pub(crate) fn begin_round(&mut self) {
         self.round = self.round.wrapping_add(1);
         self.drained = false;
-        self.stalled = false;
+        if self.deferred.head != NIL {
+            self.nodes[self.deferred.tail].next = self.ready.head;
+            if self.ready.tail == NIL {
+                self.ready.tail = self.deferred.tail;
+            }
+            self.ready.head = self.deferred.head;
+            self.deferred = List::EMPTY;
+        }
     }
 
     /// The next woken slot to poll in this round, in wake order; `None` when
@@ -336,26 +415,34 @@ impl<Fut: Future> Slots<Fut> {
                     return None;
                 }
             }
-            let id = self.ready.head;
-            let round = self.round;
-            let slot = self.slot(id);
-            let running = slot.future.is_some();
-            if running && slot.polled_round == round {
-                // Polled once in this round already: keep it (still queued, so
-                // no wake is lost) for the next round.
-                self.stalled = true;
-                return None;
-            }
-            let next = slot.ready_next;
+            let node = self.ready.head;
+            let NodeLink { slot: id, next } = self.nodes[node];
             self.ready.head = next;
-            if self.ready.head == NIL {
+            if next == NIL {
                 self.ready.tail = NIL;
             }
-            self.shared.node(id).dequeue();
-            if running {
-                return Some(SlotId(id));
+            if id != NIL {
+                let slot = self.slot(id);
+                if slot.future.is_some() {
+                    if slot.polled_round == self.round {
+                        // Polled once in this round already: it stays queued
+                        // (so no wake is lost) and goes first next round.
+                        self.nodes[node].next = NIL;
+                        if self.deferred.tail == NIL {
+                            self.deferred.head = node;
+                        } else {
+                            self.nodes[self.deferred.tail].next = node;
+                        }
+                        self.deferred.tail = node;
+                        continue;
+                    }
+                    self.shared.node(node).dequeue();
+                    return Some(SlotId(id));
+                }
             }
-            // A stale wake for a slot that is free or holds an output.
+            // A wake for a retired node, or for a slot that is free or holds
+            // an output: nothing to poll.
+            self.shared.node(node).dequeue();
         }
     }
 
@@ -363,13 +450,13 @@ impl<Fut: Future> Slots<Fut> {
     /// list, oldest first.
     fn drain_queue(&mut self) {
         let newest = self.shared.take_all();
-        let mut id = newest;
+        let mut node = newest;
         let mut oldest = NIL;
-        while id != NIL {
-            let below = self.shared.node(id).next();
-            self.slot_mut(id).ready_next = oldest;
-            oldest = id;
-            id = below;
+        while node != NIL {
+            let below = self.shared.node(node).next();
+            self.nodes[node].next = oldest;
+            oldest = node;
+            node = below;
         }
         if oldest == NIL {
             return;
@@ -377,8 +464,7 @@ impl<Fut: Future> Slots<Fut> {
         if self.ready.tail == NIL {
             self.ready.head = oldest;
         } else {
-            let tail = self.ready.tail;
-            self.slot_mut(tail).ready_next = oldest;
+            self.nodes[self.ready.tail].next = oldest;
         }
         self.ready.tail = newest;
     }
@@ -387,7 +473,7 @@ impl<Fut: Future> Slots<Fut> {
     /// when a slot is woken, and wakes it now if a slot is already waiting.
     pub(crate) fn park(&mut self, waker: &Waker) {
         self.shared.register(waker);
-        if self.stalled || !self.shared.is_empty() {
+        if self.deferred.head != NIL || !self.shared.is_empty() {
             waker.wake_by_ref();
         }
     }
@@ -408,7 +494,11 @@ mod tests {
     use core::future::{pending, ready, Pending, Ready};
 
     fn wake<Fut: Future>(slots: &Slots<Fut>, id: SlotId) {
-        slots.shared.node(id.0).waker_ref().wake_by_ref();
+        waker(slots, id).wake_by_ref();
+    }
+
+    fn waker<Fut: Future>(slots: &Slots<Fut>, id: SlotId) -> Waker {
+        Waker::clone(&slots.shared.node(slots.slot(id.0).node).waker_ref())
     }
 
     #[test]
@@ -473,7 +563,7 @@ mod tests {
         assert!(slots.poll(a).is_pending());
         wake(&slots, a);
         assert_eq!(slots.next_woken(), None);
-        assert!(slots.stalled);
+        assert_eq!(slots.deferred.head, slots.slot(a.0).node);
         slots.begin_round();
         assert_eq!(slots.next_woken(), Some(a));
     }
@@ -568,7 +658,7 @@ mod tests {
         let mut kept = vec![];
         for tag in 0..9 {
             let id = slots.insert(pending(), tag);
-            kept.push(Waker::clone(&slots.shared.node(id.0).waker_ref()));
+            kept.push(waker(&slots, id));
         }
         let shared = Arc::clone(&slots.shared);
         assert_eq!(Arc::strong_count(&shared), 2 + 9);

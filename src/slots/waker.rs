@@ -100,6 +100,7 @@ impl Shared {
             .map(|offset| Node {
                 queued: AtomicBool::new(false),
                 next: AtomicUsize::new(NIL),
+                clones: AtomicUsize::new(0),
                 id: first + offset,
                 shared,
             })
@@ -187,6 +188,9 @@ pub(super) struct Node {
     /// The id below this one on the stack; written only by the waker that
     /// set `queued`, read only by the stream after taking the stack.
     next: AtomicUsize,
+    /// Wakers of this node that are owned (cloned) rather than borrowed for a
+    /// poll. While any exist, the node may be woken at any time.
+    clones: AtomicUsize,
     id: usize,
     /// The `Shared` that owns this node; every waker of the node holds one
     /// strong count of it.
@@ -197,6 +201,17 @@ impl Node {
     /// The id below this one on a chain returned by [`Shared::take_all`].
     pub(super) fn next(&self) -> usize {
         self.next.load(Ordering::Relaxed)
+    }
+
+    /// Whether nothing can wake this node any more: no owned waker exists and
+    /// no wake is queued. Only then may the node serve a new future without
+    /// that future seeing a wake meant for an earlier one.
+    ///
+    /// A waker that wakes and then drops queues the node before it releases
+    /// its count (release), and this reads the count first (acquire), so a
+    /// count of 0 is never read together with a stale `queued == false`.
+    pub(super) fn is_idle(&self) -> bool {
+        self.clones.load(Ordering::Acquire) == 0 && !self.queued.load(Ordering::Acquire)
     }
 
     /// Called by the stream when it pops this id, before polling the future.
@@ -254,6 +269,7 @@ static VTABLE: RawWakerVTable =
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     // SAFETY: by this function's contract.
     let node = unsafe { &*data.cast::<Node>() };
+    node.clones.fetch_add(1, Ordering::Relaxed);
     // SAFETY: `node.shared` came from `Arc::as_ptr` and the `Shared` is alive
     // (the waker being cloned holds or borrows a count); the new waker holds
     // the count added here.
@@ -286,7 +302,10 @@ unsafe fn wake_waker_by_ref(data: *const ()) {
 /// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: by this function's contract.
-    let shared = unsafe { (*data.cast::<Node>()).shared };
+    let node = unsafe { &*data.cast::<Node>() };
+    // Release: a wake by this waker happened before; see `Node::is_idle`.
+    node.clones.fetch_sub(1, Ordering::Release);
+    let shared = node.shared;
     // SAFETY: the waker owns one count of `shared`, from `clone_waker`. The
     // node may be freed by this call, and is not touched after it.
     unsafe { Arc::decrement_strong_count(shared) };
@@ -310,10 +329,8 @@ pub(super) struct AtomicWaker {
 }
 
 // SAFETY: the `Option<Waker>` inside is only reached under the `state` lock
-// (see the type's doc), so sharing or sending `AtomicWaker` never gives two
-// threads access to it at once; `Waker` itself is `Send + Sync`.
-unsafe impl Send for AtomicWaker {}
-// SAFETY: as for `Send` above.
+// (see the type's doc), so sharing `AtomicWaker` never gives two threads
+// access to it at once; `Waker` itself is `Send + Sync`. (`Send` is automatic.)
 unsafe impl Sync for AtomicWaker {}
 
 impl AtomicWaker {
@@ -337,7 +354,7 @@ impl AtomicWaker {
                     // SAFETY: this thread moved `state` from WAITING to
                     // REGISTERING, so no `take` holds the cell (it needs WAKING
                     // set while REGISTERING is clear) and no other `register`
-                    // runs (only the stream, through `&mut`, calls it).
+                    // does (its CAS from WAITING fails until we are done).
                     let cell = unsafe { &mut *self.waker.get() };
                     match cell {
                         Some(old) if old.will_wake(waker) => {}
