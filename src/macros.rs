@@ -148,6 +148,7 @@ macro_rules! limited_stream {
         {
             type Item = $item;
 
+            #[inline]
             fn poll_next(
                 self: core::pin::Pin<&mut Self>,
                 cx: &mut core::task::Context<'_>,

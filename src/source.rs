@@ -27,6 +27,7 @@ where
 {
     type Future = <I::Item as IntoFuture>::IntoFuture;
 
+    #[inline]
     fn poll_pull(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Future>> {
         Poll::Ready(self.next().map(IntoFuture::into_future))
     }

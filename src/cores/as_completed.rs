@@ -53,6 +53,7 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// Yields `item`, refilling the slot it freed first. If the refill
     /// panics, `item` is kept and yielded by the next poll. An item that stops
     /// the stream drops everything in flight instead and is yielded last.
+    #[inline]
     fn yield_item(
         &mut self,
         item: (usize, Output<S>),
@@ -72,14 +73,14 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
 
     /// Pulls and polls once new futures until `limit` slots are taken or the
     /// source has nothing more right now.
+    #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
         while !self.source_done && !self.stopping && self.slots.in_use() < self.limit {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
-                    let id = self.slots.insert(future, tag);
-                    if let Poll::Ready(output) = self.slots.poll(id) {
+                    if let (id, Poll::Ready(output)) = self.slots.insert_and_poll(future, tag) {
                         self.stopping = P::stop(&output);
                         self.slots.push_finished(id, output);
                     }
@@ -102,6 +103,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
         self.limit = limit;
     }
 
+    #[inline]
     fn in_flight(&self) -> usize {
         self.slots.in_use() + usize::from(self.held.is_some())
     }
@@ -121,6 +123,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
         }
     }
 
+    #[inline]
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         self.slots.begin_round();
         self.fill(cx);
@@ -132,8 +135,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
         }
         while let Some(id) = self.slots.next_woken() {
             if let Poll::Ready(output) = self.slots.poll(id) {
-                let tag = self.slots.tag(id);
-                self.slots.release(id);
+                let tag = self.slots.release(id);
                 return self.yield_item((tag, output), cx);
             }
         }

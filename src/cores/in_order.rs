@@ -19,11 +19,10 @@ pub(crate) struct InOrderCore<S: Source> {
     limit: usize,
     /// Items pulled so far; the next item's tag.
     pulled: usize,
-    /// Slots of the items pulled and not yet yielded, in input order; the
-    /// front holds the item tagged `next_tag`, unless that item's future
-    /// panicked (then the slot is free or holds a later item).
-    order: VecDeque<SlotId>,
-    next_tag: usize,
+    /// Slots and tags of the items pulled and not yet yielded, in input
+    /// order. An item whose future panicked is no longer in its slot (the
+    /// slot is free or holds a later item) and is skipped.
+    order: VecDeque<(SlotId, usize)>,
     /// An output whose slot is already free, kept while the slot is refilled
     /// (and across a poll if the refill panics).
     held: Option<(usize, Output<S>)>,
@@ -38,7 +37,6 @@ impl<S: Source> InOrderCore<S> {
             limit,
             pulled: 0,
             order: VecDeque::new(),
-            next_tag: 0,
             held: None,
         }
     }
@@ -49,15 +47,14 @@ impl<S: Source> InOrderCore<S> {
 
     /// Hands out the front item's output if it has finished, skipping items
     /// whose future panicked.
+    #[inline]
     fn pop_front_finished(&mut self) -> Option<(usize, Output<S>)> {
-        while let Some(&id) = self.order.front() {
-            let tag = self.next_tag;
+        while let Some(&(id, tag)) = self.order.front() {
             let live = self.slots.holds(id, tag);
             if live && !self.slots.has_output(id) {
                 return None;
             }
             self.order.pop_front();
-            self.next_tag += 1;
             if live {
                 return Some((tag, self.slots.take_output(id)));
             }
@@ -67,15 +64,18 @@ impl<S: Source> InOrderCore<S> {
 
     /// Pulls and polls once new futures until `limit` slots are taken or the
     /// source has nothing more right now.
+    #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
         while !self.source_done && self.slots.in_use() < self.limit {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
-                    let id = self.slots.insert(future, tag);
-                    self.order.push_back(id);
-                    if let Poll::Ready(output) = self.slots.poll(id) {
+                    // A future that panics on this first poll never gets an
+                    // entry: its item is skipped.
+                    let (id, poll) = self.slots.insert_and_poll(future, tag);
+                    self.order.push_back((id, tag));
+                    if let Poll::Ready(output) = poll {
                         self.slots.store_output(id, output);
                     }
                 }
@@ -109,6 +109,7 @@ impl<S: Source> Core for InOrderCore<S> {
         size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done)
     }
 
+    #[inline]
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         self.slots.begin_round();
         self.fill(cx);

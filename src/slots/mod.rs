@@ -38,7 +38,8 @@
 //!   before the panic leaves the engine.
 //! * **Lists.** The free list and the list of finished outputs share one link
 //!   field of the slots (a slot is in at most one of them); the local ready
-//!   and deferred lists link node ids through the stream's own node table.
+//!   and deferred lists link node ids through the nodes themselves, which no
+//!   waker writes to while they are on those lists.
 //!
 //! No allocation happens once a slot exists: refilling, waking, queueing and
 //! handing out outputs only move values and flip atomics.
@@ -56,7 +57,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use self::waker::{locate, segment_len, Shared, NIL};
+use self::waker::{locate, segment_len, NodeRef, Shared, NIL};
 
 /// Index of a slot in a [`Slots`] arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,20 +77,20 @@ impl List {
     };
 }
 
+/// One slot: 64 bytes for small futures and outputs, so one cache line.
 struct Slot<Fut: Future> {
-    /// Pinned in place while `Some`: see [`Slots::poll`].
+    /// Pinned in place while `Some`: see [`poll_in_place`].
     future: Option<Fut>,
     output: Option<Fut::Output>,
-    /// Whether the slot is taken (running or holding an output).
-    in_use: bool,
     /// The caller's tag for the current occupant (its position in the input).
     tag: usize,
-    /// The node whose wakers wake this slot; [`NIL`] before the first insert.
-    node: usize,
+    /// The node whose wakers wake this slot; `None` before the first insert.
+    node: Option<NodeRef>,
     /// Next id in the free list or the finished list.
     link: usize,
-    /// The round in which the current future was last polled.
-    polled_round: usize,
+    /// The round in which the current future was last polled. Wrapping:
+    /// a false match only defers a wake by one round.
+    polled_round: u32,
 }
 
 impl<Fut: Future> Slot<Fut> {
@@ -97,22 +98,24 @@ impl<Fut: Future> Slot<Fut> {
         Self {
             future: None,
             output: None,
-            in_use: false,
             tag: 0,
-            node: NIL,
+            node: None,
             link: NIL,
             polled_round: 0,
         }
     }
-}
 
-/// The stream's own record of a node (the shared part is [`Node`](waker::Node)).
-#[derive(Clone, Copy, Debug)]
-struct NodeLink {
-    /// The slot the node serves, [`NIL`] while retired.
-    slot: usize,
-    /// Next node id in the local ready or deferred list.
-    next: usize,
+    /// Whether the slot is taken: running, or holding an output.
+    fn in_use(&self) -> bool {
+        self.future.is_some() || self.output.is_some()
+    }
+
+    /// The id of the slot's node.
+    fn node_id(&self) -> Option<usize> {
+        // SAFETY: a slot lives inside the arena that holds the `Shared`
+        // owning its node.
+        self.node.as_ref().map(|node| unsafe { node.get() }.id())
+    }
 }
 
 /// Slot storage, wakers and ready queue for one stream.
@@ -125,8 +128,8 @@ pub(crate) struct Slots<Fut: Future> {
     in_use: usize,
     free: usize,
     finished: List,
-    /// One entry per node created, indexed by node id.
-    nodes: Vec<NodeLink>,
+    /// Nodes created: ids `0..nodes`.
+    nodes: usize,
     /// Node segments allocated in `shared`.
     node_segments: usize,
     /// Nodes detached from their slot while something could still wake
@@ -137,7 +140,7 @@ pub(crate) struct Slots<Fut: Future> {
     /// Woken node ids whose slot was already polled in this round: first in
     /// the next one.
     deferred: List,
-    round: usize,
+    round: u32,
     /// Whether the shared queue was already taken in this round.
     drained: bool,
 }
@@ -151,7 +154,7 @@ impl<Fut: Future> Slots<Fut> {
             in_use: 0,
             free: NIL,
             finished: List::EMPTY,
-            nodes: Vec::new(),
+            nodes: 0,
             node_segments: 0,
             retired: VecDeque::new(),
             ready: List::EMPTY,
@@ -162,6 +165,7 @@ impl<Fut: Future> Slots<Fut> {
     }
 
     /// Slots taken: futures running plus outputs not yet handed out.
+    #[inline]
     pub(crate) fn in_use(&self) -> usize {
         self.in_use
     }
@@ -184,21 +188,26 @@ impl<Fut: Future> Slots<Fut> {
         &mut self.segments[k][offset]
     }
 
-    /// Puts `future` in a free slot (creating one only if none is free). The
-    /// future is not polled.
-    pub(crate) fn insert(&mut self, future: Fut, tag: usize) -> SlotId {
+    /// Puts `future` in a free slot (creating one only if none is free) and
+    /// polls it once, as [`poll`](Self::poll) does.
+    #[inline]
+    pub(crate) fn insert_and_poll(
+        &mut self,
+        future: Fut,
+        tag: usize,
+    ) -> (SlotId, Poll<Fut::Output>) {
         let id = if self.free != NIL {
             let id = self.free;
             let slot = self.slot(id);
-            let (link, node) = (slot.link, slot.node);
+            let link = slot.link;
+            let idle = slot
+                .node
+                .as_ref()
+                // SAFETY: `self.shared` owns the node and outlives this borrow.
+                .is_some_and(|node| unsafe { node.get() }.is_idle());
             self.free = link;
-            if !self.shared.node(node).is_idle() {
-                // A waker of the previous occupant is still out there (or its
-                // wake still queued): give the new future a node of its own.
-                self.nodes[node].slot = NIL;
-                self.retired.push_back(node);
-                let fresh = self.fresh_node(id);
-                self.slot_mut(id).node = fresh;
+            if !idle {
+                self.replace_node(id);
             }
             id
         } else {
@@ -209,20 +218,41 @@ impl<Fut: Future> Slots<Fut> {
                     .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
             }
             self.created += 1;
-            let node = self.fresh_node(id);
-            self.slot_mut(id).node = node;
+            self.replace_node(id);
             id
         };
         self.in_use += 1;
         let round = self.round;
-        let slot = self.slot_mut(id);
-        debug_assert!(!slot.in_use && slot.future.is_none() && slot.output.is_none());
+        let (slot, free, in_use, _) = self.parts(id);
+        debug_assert!(!slot.in_use());
         slot.future = Some(future);
-        slot.in_use = true;
         slot.tag = tag;
         slot.link = NIL;
-        slot.polled_round = round.wrapping_sub(1);
-        SlotId(id)
+        (SlotId(id), poll_in_place(slot, id, round, free, in_use))
+    }
+
+    /// Gives slot `id` an idle node, retiring the one it had (a waker of an
+    /// earlier occupant is still out there, or its wake still queued).
+    #[cold]
+    fn replace_node(&mut self, id: usize) {
+        if let Some(old) = self.slot(id).node_id() {
+            self.shared.node(old).set_slot(NIL);
+            self.retired.push_back(old);
+        }
+        let node = self.fresh_node(id);
+        self.slot_mut(id).node = Some(self.shared.node_ref(node));
+    }
+
+    /// The slot `id` with the fields that freeing it needs.
+    #[inline]
+    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut usize, &mut usize, &mut List) {
+        let (k, offset) = locate(id);
+        (
+            &mut self.segments[k][offset],
+            &mut self.free,
+            &mut self.in_use,
+            &mut self.finished,
+        )
     }
 
     /// An idle node for slot `id`: the oldest retired one if it has become
@@ -231,25 +261,24 @@ impl<Fut: Future> Slots<Fut> {
         if let Some(&node) = self.retired.front() {
             if self.shared.node(node).is_idle() {
                 self.retired.pop_front();
-                self.nodes[node].slot = id;
+                self.shared.node(node).set_slot(id);
                 return node;
             }
         }
-        let node = self.nodes.len();
+        let node = self.nodes;
         let (k, _) = locate(node);
         if k == self.node_segments {
             self.shared.grow(k);
             self.node_segments += 1;
         }
-        self.nodes.push(NodeLink {
-            slot: id,
-            next: NIL,
-        });
+        self.nodes += 1;
+        self.shared.node(node).set_slot(id);
         node
     }
 
     /// The tag given to [`insert`](Self::insert) for the slot's occupant.
-    pub(crate) fn tag(&self, id: SlotId) -> usize {
+    #[cfg(test)]
+    fn tag(&self, id: SlotId) -> usize {
         self.slot(id.0).tag
     }
 
@@ -257,7 +286,7 @@ impl<Fut: Future> Slots<Fut> {
     /// item's future panicked and the slot was freed or reused).
     pub(crate) fn holds(&self, id: SlotId, tag: usize) -> bool {
         let slot = self.slot(id.0);
-        slot.in_use && slot.tag == tag
+        slot.in_use() && slot.tag == tag
     }
 
     /// Whether the slot holds a finished output.
@@ -275,67 +304,25 @@ impl<Fut: Future> Slots<Fut> {
     /// # Panics
     ///
     /// If the slot holds no future (a bug in the caller).
+    #[inline]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
-        /// Frees the slot if the poll unwinds.
-        struct Bomb<'a, Fut: Future> {
-            slots: &'a mut Slots<Fut>,
-            id: usize,
-        }
-        impl<Fut: Future> Drop for Bomb<'_, Fut> {
-            fn drop(&mut self) {
-                // Dropping the future may panic too; that is a double panic
-                // and aborts, as with any destructor that panics while
-                // unwinding.
-                self.slots.slot_mut(self.id).future = None;
-                self.slots.release(SlotId(self.id));
-            }
-        }
-
         let round = self.round;
-        let slot = self.slot_mut(id.0);
-        assert!(
-            slot.future.is_some(),
-            "limited-as-completed: polled an empty slot"
-        );
-        slot.polled_round = round;
-        let node = slot.node;
-        let waker = self.shared.node(node).waker_ref();
-        // Armed only once the slot is known to hold a future.
-        let bomb = Bomb {
-            slots: self,
-            id: id.0,
-        };
-        let slot = bomb.slots.slot_mut(id.0);
-        // SAFETY: the future is never moved while it is `Some`: it lives in a
-        // boxed segment that is neither resized, moved nor freed before the
-        // arena drops (only the `Box` pointer moves when `segments` grows), and
-        // it leaves its slot only by being dropped in place (`= None`), here
-        // on completion or panic, or when the arena drops. Nothing else takes
-        // `&mut` to it.
-        let future = unsafe { Pin::new_unchecked(&mut slot.future) };
-        let poll = match future.as_pin_mut() {
-            Some(future) => future.poll(&mut Context::from_waker(&waker)),
-            None => unreachable!("checked above"),
-        };
-        core::mem::forget(bomb);
-        if poll.is_ready() {
-            self.slot_mut(id.0).future = None;
-        }
-        poll
+        let (slot, free, in_use, _) = self.parts(id.0);
+        poll_in_place(slot, id.0, round, free, in_use)
     }
 
-    /// Frees a slot whose future has finished (or was never stored).
-    pub(crate) fn release(&mut self, id: SlotId) {
-        let free = self.free;
-        let slot = self.slot_mut(id.0);
-        debug_assert!(slot.in_use && slot.future.is_none() && slot.output.is_none());
-        slot.in_use = false;
-        slot.link = free;
-        self.free = id.0;
-        self.in_use -= 1;
+    /// Frees a slot whose future has finished, and returns the tag of the
+    /// item it held.
+    #[inline]
+    pub(crate) fn release(&mut self, id: SlotId) -> usize {
+        let (slot, free, in_use, _) = self.parts(id.0);
+        debug_assert!(slot.future.is_none() && slot.output.is_none());
+        free_slot(slot, id.0, free, in_use);
+        slot.tag
     }
 
     /// Keeps a finished future's output in its slot.
+    #[inline]
     pub(crate) fn store_output(&mut self, id: SlotId, output: Fut::Output) {
         self.slot_mut(id.0).output = Some(output);
     }
@@ -345,54 +332,64 @@ impl<Fut: Future> Slots<Fut> {
     /// # Panics
     ///
     /// If the slot holds no output (a bug in the caller).
+    #[inline]
     pub(crate) fn take_output(&mut self, id: SlotId) -> Fut::Output {
-        let output = self
-            .slot_mut(id.0)
+        let (slot, free, in_use, _) = self.parts(id.0);
+        let output = slot
             .output
             .take()
             .expect("limited-as-completed: no output in slot");
-        self.release(id);
+        free_slot(slot, id.0, free, in_use);
         output
     }
 
     /// Keeps the output in `id` and queues the slot on the finished list,
     /// which hands outputs out first in, first out.
+    #[inline]
     pub(crate) fn push_finished(&mut self, id: SlotId, output: Fut::Output) {
-        let slot = self.slot_mut(id.0);
+        let (slot, _, _, finished) = self.parts(id.0);
         slot.output = Some(output);
         slot.link = NIL;
-        if self.finished.tail == NIL {
-            self.finished.head = id.0;
+        let tail = finished.tail;
+        finished.tail = id.0;
+        if tail == NIL {
+            finished.head = id.0;
         } else {
-            let tail = self.finished.tail;
             self.slot_mut(tail).link = id.0;
         }
-        self.finished.tail = id.0;
     }
 
     /// Hands out the oldest output on the finished list, with its tag, and
     /// frees its slot.
+    #[inline]
     pub(crate) fn pop_finished(&mut self) -> Option<(usize, Fut::Output)> {
         let id = self.finished.head;
         if id == NIL {
             return None;
         }
-        let slot = self.slot(id);
-        let (link, tag) = (slot.link, slot.tag);
-        self.finished.head = link;
-        if self.finished.head == NIL {
-            self.finished.tail = NIL;
+        let (slot, free, in_use, finished) = self.parts(id);
+        finished.head = slot.link;
+        if finished.head == NIL {
+            finished.tail = NIL;
         }
-        Some((tag, self.take_output(SlotId(id))))
+        let output = slot
+            .output
+            .take()
+            .expect("limited-as-completed: no output in slot");
+        free_slot(slot, id, free, in_use);
+        Some((slot.tag, output))
     }
 
     /// Starts a polling round: one call of the stream's `poll_next`. Wakes
     /// deferred from the last round come first.
+    #[inline]
     pub(crate) fn begin_round(&mut self) {
         self.round = self.round.wrapping_add(1);
         self.drained = false;
         if self.deferred.head != NIL {
-            self.nodes[self.deferred.tail].next = self.ready.head;
+            self.shared
+                .node(self.deferred.tail)
+                .set_next(self.ready.head);
             if self.ready.tail == NIL {
                 self.ready.tail = self.deferred.tail;
             }
@@ -416,7 +413,10 @@ impl<Fut: Future> Slots<Fut> {
                 }
             }
             let node = self.ready.head;
-            let NodeLink { slot: id, next } = self.nodes[node];
+            let (id, next) = {
+                let shared = self.shared.node(node);
+                (shared.slot(), shared.next())
+            };
             self.ready.head = next;
             if next == NIL {
                 self.ready.tail = NIL;
@@ -427,11 +427,11 @@ impl<Fut: Future> Slots<Fut> {
                     if slot.polled_round == self.round {
                         // Polled once in this round already: it stays queued
                         // (so no wake is lost) and goes first next round.
-                        self.nodes[node].next = NIL;
+                        self.shared.node(node).set_next(NIL);
                         if self.deferred.tail == NIL {
                             self.deferred.head = node;
                         } else {
-                            self.nodes[self.deferred.tail].next = node;
+                            self.shared.node(self.deferred.tail).set_next(node);
                         }
                         self.deferred.tail = node;
                         continue;
@@ -453,8 +453,9 @@ impl<Fut: Future> Slots<Fut> {
         let mut node = newest;
         let mut oldest = NIL;
         while node != NIL {
-            let below = self.shared.node(node).next();
-            self.nodes[node].next = oldest;
+            let shared = self.shared.node(node);
+            let below = shared.next();
+            shared.set_next(oldest);
             oldest = node;
             node = below;
         }
@@ -464,7 +465,7 @@ impl<Fut: Future> Slots<Fut> {
         if self.ready.tail == NIL {
             self.ready.head = oldest;
         } else {
-            self.nodes[self.ready.tail].next = oldest;
+            self.shared.node(self.ready.tail).set_next(oldest);
         }
         self.ready.tail = newest;
     }
@@ -477,6 +478,86 @@ impl<Fut: Future> Slots<Fut> {
             waker.wake_by_ref();
         }
     }
+}
+
+/// Puts `slot` (id `id`, holding neither future nor output) on the free list.
+#[inline]
+fn free_slot<Fut: Future>(slot: &mut Slot<Fut>, id: usize, free: &mut usize, in_use: &mut usize) {
+    slot.link = *free;
+    *free = id;
+    *in_use -= 1;
+}
+
+/// Polls the future in `slot` (id `id`) once, in place, with its node's
+/// waker; drops it at once if it finishes, and frees the slot if it panics.
+///
+/// # Panics
+///
+/// If the slot holds no future (a bug in the caller).
+#[inline]
+fn poll_in_place<Fut: Future>(
+    slot: &mut Slot<Fut>,
+    id: usize,
+    round: u32,
+    free: &mut usize,
+    in_use: &mut usize,
+) -> Poll<Fut::Output> {
+    /// Frees the slot if the poll unwinds.
+    struct Bomb<'a, Fut: Future> {
+        slot: &'a mut Slot<Fut>,
+        id: usize,
+        free: &'a mut usize,
+        in_use: &'a mut usize,
+        armed: bool,
+    }
+    impl<Fut: Future> Drop for Bomb<'_, Fut> {
+        fn drop(&mut self) {
+            if self.armed {
+                // Dropping the future may panic too; that is a double panic
+                // and aborts, as with any destructor that panics while
+                // unwinding.
+                self.slot.future = None;
+                free_slot(self.slot, self.id, self.free, self.in_use);
+            }
+        }
+    }
+
+    assert!(
+        slot.future.is_some(),
+        "limited-as-completed: polled an empty slot"
+    );
+    slot.polled_round = round;
+    let node = slot
+        .node
+        .as_ref()
+        .expect("limited-as-completed: slot without a node");
+    // SAFETY: the arena that owns `slot` holds the `Shared` that owns the
+    // node for as long as the slot exists, so for this whole call.
+    let waker = unsafe { node.get() }.waker_ref();
+    // Armed only once the slot is known to hold a future.
+    let mut bomb = Bomb {
+        slot,
+        id,
+        free,
+        in_use,
+        armed: true,
+    };
+    // SAFETY: the future is never moved while it is `Some`: it lives in a
+    // boxed segment that is neither resized, moved nor freed before the arena
+    // drops (only the `Box` pointer moves when `segments` grows), and it
+    // leaves its slot only by being dropped in place (`= None`), here on
+    // completion or panic, or when the arena drops. Nothing else takes `&mut`
+    // to it.
+    let future = unsafe { Pin::new_unchecked(&mut bomb.slot.future) };
+    let poll = match future.as_pin_mut() {
+        Some(future) => future.poll(&mut Context::from_waker(&waker)),
+        None => unreachable!("checked above"),
+    };
+    bomb.armed = false;
+    if poll.is_ready() {
+        bomb.slot.future = None;
+    }
+    poll
 }
 
 impl<Fut: Future> Drop for Slots<Fut> {
@@ -498,44 +579,65 @@ mod tests {
     }
 
     fn waker<Fut: Future>(slots: &Slots<Fut>, id: SlotId) -> Waker {
-        Waker::clone(&slots.shared.node(slots.slot(id.0).node).waker_ref())
+        Waker::clone(
+            &slots
+                .shared
+                .node(slots.slot(id.0).node_id().unwrap())
+                .waker_ref(),
+        )
+    }
+
+    /// Inserts a future that stays pending.
+    fn park_one(slots: &mut Slots<Pending<()>>, tag: usize) -> SlotId {
+        let (id, poll) = slots.insert_and_poll(pending(), tag);
+        assert!(poll.is_pending());
+        id
     }
 
     #[test]
     fn freed_slot_is_reused_before_a_new_one_is_created() {
         let mut slots: Slots<Ready<u32>> = Slots::new();
-        let a = slots.insert(ready(1), 0);
-        let b = slots.insert(ready(2), 1);
-        assert_eq!(slots.poll(a), Poll::Ready(1));
-        slots.release(a);
-        let c = slots.insert(ready(3), 2);
-        assert_eq!(c, a);
+        let (a, poll) = slots.insert_and_poll(ready(1), 0);
+        assert_eq!(poll, Poll::Ready(1));
+        assert_eq!(slots.release(a), 0);
+        let (b, poll) = slots.insert_and_poll(ready(2), 1);
+        assert_eq!((b, poll), (a, Poll::Ready(2)));
+        assert_eq!(slots.capacity(), 1);
+        assert_eq!(slots.tag(b), 1);
+        slots.store_output(b, 2);
+        let (c, poll) = slots.insert_and_poll(ready(3), 2);
+        assert_ne!(c, b);
+        assert_eq!(poll, Poll::Ready(3));
         assert_eq!(slots.capacity(), 2);
         assert_eq!(slots.in_use(), 2);
-        assert_eq!(slots.tag(c), 2);
-        assert_eq!(slots.poll(b), Poll::Ready(2));
-        slots.release(b);
-        assert_eq!(slots.in_use(), 1);
+        assert_eq!(slots.take_output(b), 2);
+        assert_eq!(slots.release(c), 2);
+        assert_eq!(slots.in_use(), 0);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_slot_of_a_small_future_fills_one_cache_line() {
+        assert_eq!(core::mem::size_of::<Slot<Ready<u64>>>(), 64);
     }
 
     #[test]
     fn slots_grow_one_per_live_item() {
         let mut slots: Slots<Pending<()>> = Slots::new();
         for tag in 0..10 {
-            slots.insert(pending(), tag);
+            park_one(&mut slots, tag);
         }
         assert_eq!(slots.capacity(), 10);
         assert_eq!(slots.in_use(), 10);
+        // Segments of 1, 2, 4 and 8 slots hold them.
+        assert_eq!(slots.segments.len(), 4);
     }
 
     #[test]
     fn woken_ids_come_out_in_wake_order_once_each() {
         let mut slots: Slots<Pending<()>> = Slots::new();
-        let ids: Vec<SlotId> = (0..5).map(|tag| slots.insert(pending(), tag)).collect();
         slots.begin_round();
-        for &id in &ids {
-            assert!(slots.poll(id).is_pending());
-        }
+        let ids: Vec<SlotId> = (0..5).map(|tag| park_one(&mut slots, tag)).collect();
         let order = [3, 0, 4, 0, 3, 1];
         for i in order {
             wake(&slots, ids[i]);
@@ -556,48 +658,91 @@ mod tests {
     }
 
     #[test]
-    fn slot_polled_this_round_is_left_for_the_next() {
+    fn slot_polled_this_round_is_deferred_to_the_next() {
         let mut slots: Slots<Pending<()>> = Slots::new();
         slots.begin_round();
-        let a = slots.insert(pending(), 0);
-        assert!(slots.poll(a).is_pending());
-        wake(&slots, a);
-        assert_eq!(slots.next_woken(), None);
-        assert_eq!(slots.deferred.head, slots.slot(a.0).node);
+        let a = park_one(&mut slots, 0);
+        let b = park_one(&mut slots, 1);
         slots.begin_round();
+        wake(&slots, b);
+        assert_eq!(slots.next_woken(), Some(b));
+        assert!(slots.poll(b).is_pending());
+        // Woken again during the same round, then `a` too: `b` waits for the
+        // next round, `a` is not held back by it.
+        wake(&slots, b);
+        wake(&slots, a);
+        slots.drained = false; // as if the queue had not been taken yet
         assert_eq!(slots.next_woken(), Some(a));
+        assert!(slots.poll(a).is_pending());
+        assert_eq!(slots.next_woken(), None);
+        assert_eq!(slots.deferred.head, slots.slot(b.0).node_id().unwrap());
+        slots.begin_round();
+        assert_eq!(slots.next_woken(), Some(b));
+        assert_eq!(slots.next_woken(), None);
     }
 
     #[test]
     fn stale_wake_of_a_freed_slot_is_skipped() {
         let mut slots: Slots<Ready<u8>> = Slots::new();
-        let a = slots.insert(ready(7), 0);
+        let (a, poll) = slots.insert_and_poll(ready(7), 0);
+        assert_eq!(poll, Poll::Ready(7));
         wake(&slots, a);
-        assert_eq!(slots.poll(a), Poll::Ready(7));
         slots.release(a);
         slots.begin_round();
         assert_eq!(slots.next_woken(), None);
         // The slot can be woken and polled again after reuse.
-        let b = slots.insert(ready(8), 1);
+        let (b, _) = slots.insert_and_poll(ready(8), 1);
+        assert_eq!(b, a);
+        slots.store_output(b, 8);
         wake(&slots, b);
         slots.begin_round();
-        assert_eq!(slots.next_woken(), Some(b));
+        assert_eq!(
+            slots.next_woken(),
+            None,
+            "a slot holding an output is not polled"
+        );
+    }
+
+    #[test]
+    fn refill_gets_a_fresh_node_while_the_old_one_can_still_be_woken() {
+        let mut slots: Slots<Pending<()>> = Slots::new();
+        let a = park_one(&mut slots, 0);
+        let kept = waker(&slots, a);
+        let old = slots.slot(a.0).node_id();
+        // The future is dropped (say it was cancelled); its waker lives on.
+        slots.slot_mut(a.0).future = None;
+        slots.release(a);
+        let b = park_one(&mut slots, 1);
+        assert_eq!(b, a, "the slot is reused");
+        let new = slots.slot(b.0).node_id();
+        assert_ne!(new, old, "but not the node its old waker points to");
+        kept.wake_by_ref();
+        slots.begin_round();
+        assert_eq!(slots.next_woken(), None, "the old waker polls nothing");
+        // Once that waker is gone, its node is reused.
+        drop(kept);
+        slots.slot_mut(b.0).future = None;
+        slots.release(b);
+        let c = park_one(&mut slots, 2);
+        let (idle_again, _) = (slots.slot(c.0).node_id(), ());
+        assert_eq!(idle_again, new, "an idle node stays with its slot");
+        assert_eq!(slots.nodes, 2);
     }
 
     #[test]
     fn finished_list_is_first_in_first_out() {
         let mut slots: Slots<Ready<u8>> = Slots::new();
         for (tag, value) in [(0, 10), (1, 11), (2, 12)] {
-            let id = slots.insert(ready(value), tag);
-            let Poll::Ready(out) = slots.poll(id) else {
+            let (id, poll) = slots.insert_and_poll(ready(value), tag);
+            let Poll::Ready(out) = poll else {
                 panic!("ready future was pending")
             };
             slots.push_finished(id, out);
         }
         assert_eq!(slots.pop_finished(), Some((0, 10)));
         assert_eq!(slots.pop_finished(), Some((1, 11)));
-        let id = slots.insert(ready(13), 3);
-        assert_eq!(slots.poll(id), Poll::Ready(13));
+        let (id, poll) = slots.insert_and_poll(ready(13), 3);
+        assert_eq!(poll, Poll::Ready(13));
         slots.push_finished(id, 13);
         assert_eq!(slots.pop_finished(), Some((2, 12)));
         assert_eq!(slots.pop_finished(), Some((3, 13)));
@@ -617,15 +762,14 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let parent = Waker::from(Arc::clone(&count));
         let mut slots: Slots<Pending<()>> = Slots::new();
-        let a = slots.insert(pending(), 0);
         slots.begin_round();
-        assert!(slots.poll(a).is_pending());
+        let a = park_one(&mut slots, 0);
         slots.park(&parent);
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
         wake(&slots, a);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // A second wake onto a non-empty queue does not wake the parent again.
-        let b = slots.insert(pending(), 1);
+        let b = park_one(&mut slots, 1);
         wake(&slots, b);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // Parking with wakes not yet taken wakes the parent at once.
@@ -644,12 +788,17 @@ mod tests {
         }
         extern crate std;
         let mut slots: Slots<Boom> = Slots::new();
-        let a = slots.insert(Boom, 0);
-        let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| slots.poll(a)));
+        let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            slots.insert_and_poll(Boom, 0)
+        }));
         assert!(result.is_err());
         assert_eq!(slots.in_use(), 0);
-        assert!(!slots.holds(a, 0));
-        assert_eq!(slots.insert(Boom, 1), a);
+        assert!(!slots.holds(SlotId(0), 0));
+        let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            slots.insert_and_poll(Boom, 1)
+        }));
+        assert!(result.is_err());
+        assert_eq!(slots.capacity(), 1, "the freed slot was reused");
     }
 
     #[test]
@@ -657,7 +806,7 @@ mod tests {
         let mut slots: Slots<Pending<()>> = Slots::new();
         let mut kept = vec![];
         for tag in 0..9 {
-            let id = slots.insert(pending(), tag);
+            let id = park_one(&mut slots, tag);
             kept.push(waker(&slots, id));
         }
         let shared = Arc::clone(&slots.shared);

@@ -32,7 +32,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
-use core::ptr;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -100,6 +100,7 @@ impl Shared {
             .map(|offset| Node {
                 queued: AtomicBool::new(false),
                 next: AtomicUsize::new(NIL),
+                slot: AtomicUsize::new(NIL),
                 clones: AtomicUsize::new(0),
                 id: first + offset,
                 shared,
@@ -131,6 +132,11 @@ impl Shared {
         // `offset < segment_len(k)` by `locate`. Nodes are only read through
         // shared references (their mutable state is atomic).
         unsafe { &*segment.add(offset) }
+    }
+
+    /// A direct pointer to the node of slot `id`, for the stream to keep.
+    pub(super) fn node_ref(&self, id: usize) -> NodeRef {
+        NodeRef(NonNull::from(self.node(id)))
     }
 
     /// Takes every queued id at once, newest first, linked through the nodes'
@@ -180,14 +186,47 @@ impl Drop for Shared {
     }
 }
 
+/// A pointer to a node that the stream keeps beside the slot it serves, so
+/// that polling does not look the node up.
+#[derive(Debug)]
+pub(super) struct NodeRef(NonNull<Node>);
+
+// SAFETY: a `NodeRef` is only dereferenced through `get`, whose caller keeps
+// the owning `Shared` alive; a `Node` is only ever used through shared
+// references, and its mutable state is atomic, so any thread may use it.
+unsafe impl Send for NodeRef {}
+// SAFETY: as for `Send` above.
+unsafe impl Sync for NodeRef {}
+
+impl NodeRef {
+    /// The node.
+    ///
+    /// # Safety
+    ///
+    /// The `Shared` that owns the node must be alive for as long as the
+    /// returned reference is used.
+    #[inline]
+    pub(super) unsafe fn get(&self) -> &Node {
+        // SAFETY: made from a live `&Node` in `Shared::node_ref`; nodes never
+        // move or go until their `Shared` drops, which the caller rules out.
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// The waking end of one slot.
 #[derive(Debug)]
 pub(super) struct Node {
     /// `true` while the id is on the stack or in the stream's local list.
     queued: AtomicBool,
     /// The id below this one on the stack; written only by the waker that
-    /// set `queued`, read only by the stream after taking the stack.
+    /// set `queued`, read only by the stream after taking the stack. Once the
+    /// stream has taken the stack, and until it dequeues the node, no waker
+    /// writes it (`queued` stays set), and the stream links its own ready
+    /// lists through it.
     next: AtomicUsize,
+    /// The slot this node serves, [`NIL`] while retired. Only the stream
+    /// reads or writes it; wakers never look at it.
+    slot: AtomicUsize,
     /// Wakers of this node that are owned (cloned) rather than borrowed for a
     /// poll. While any exist, the node may be woken at any time.
     clones: AtomicUsize,
@@ -198,9 +237,35 @@ pub(super) struct Node {
 }
 
 impl Node {
-    /// The id below this one on a chain returned by [`Shared::take_all`].
+    /// This node's id.
+    pub(super) fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The id below this one on a chain returned by [`Shared::take_all`],
+    /// or the next one in the stream's local list.
+    #[inline]
     pub(super) fn next(&self) -> usize {
         self.next.load(Ordering::Relaxed)
+    }
+
+    /// Links the node in the stream's local list. Only for a node taken from
+    /// the stack and not yet dequeued, which no waker writes to.
+    #[inline]
+    pub(super) fn set_next(&self, next: usize) {
+        self.next.store(next, Ordering::Relaxed);
+    }
+
+    /// The slot this node serves, [`NIL`] while retired.
+    #[inline]
+    pub(super) fn slot(&self) -> usize {
+        self.slot.load(Ordering::Relaxed)
+    }
+
+    /// Attaches the node to `slot` ([`NIL`] to retire it).
+    #[inline]
+    pub(super) fn set_slot(&self, slot: usize) {
+        self.slot.store(slot, Ordering::Relaxed);
     }
 
     /// Whether nothing can wake this node any more: no owned waker exists and
