@@ -34,9 +34,12 @@ where
     /// `limit + k` items. An iterator that has returned `None` is never called
     /// again.
     ///
-    /// Outputs come out in the order the futures complete. Futures woken
-    /// together are polled in the order they were woken; futures that finish
-    /// on their first poll come out in iterator order. A poll touches only the
+    /// Outputs come out in the order the futures complete, as the stream sees
+    /// it: a future's completion is seen when the stream polls it, so an
+    /// output already finished and waiting comes out before one whose future
+    /// has been woken but not yet polled. Futures woken together are polled in
+    /// the order they were woken; futures that finish on their first poll come
+    /// out in iterator order. A poll touches only the
     /// futures woken since the last poll, polls each future at most once, and
     /// when a future keeps waking itself returns `Pending` after waking its
     /// own task, so the stream never starves the executor.

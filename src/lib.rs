@@ -50,6 +50,7 @@
 //! compare-and-swap, so `thumbv7m` and up). It depends on `futures-core` only.
 //!
 //! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
 //! use futures::StreamExt;
 //! use limited_as_completed::LimitedAsCompletedExt;
 //!
@@ -73,6 +74,7 @@
 //! // futures::executor
 //! let sum = futures::executor::block_on((0..100).map(double).limited_as_completed(8).fold(0, |a, b| async move { a + b }));
 //! assert_eq!(sum, 9900);
+//! # }
 //! ```
 //!
 //! # Progress happens while the stream is polled
@@ -83,6 +85,7 @@
 //! so at most `n` tasks exist at a time:
 //!
 //! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
 //! use futures::StreamExt;
 //! use limited_as_completed::LimitedAsCompletedExt;
 //!
@@ -92,15 +95,19 @@
 //!     squares.sort_unstable();
 //!     assert_eq!(squares[..4], [0, 1, 4, 9]);
 //! });
+//! # }
 //! ```
 //!
 //! Dropping a `smol::Task` cancels it, so dropping the stream cancels the
 //! tasks in flight. Dropping a tokio or async-std `JoinHandle` *detaches* the
 //! task instead: it goes on running. With those, wrap the handle so that
 //! dropping it aborts the task (tokio-util's `AbortOnDropHandle` does this for
-//! tokio), or cancel the tasks yourself:
+//! tokio), or cancel the tasks yourself (async-std's `JoinHandle::cancel` is
+//! async; the crate's `examples/spawn_async_std.rs` collects the handles of
+//! dropped items and cancels them with one `.await`). For tokio:
 //!
 //! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
 //! use std::future::Future;
 //! use std::pin::Pin;
 //! use std::task::{Context, Poll};
@@ -132,6 +139,7 @@
 //! drop(outputs); // the 8 tasks still in flight are aborted, not leaked
 //! # Ok::<(), tokio::task::JoinError>(())
 //! # }).unwrap();
+//! # }
 //! ```
 //!
 //! # Fail fast
@@ -247,7 +255,8 @@ pub use crate::in_order::LimitedInOrder;
 pub use crate::indexed::Indexed;
 pub use crate::try_as_completed::TryLimitedAsCompleted;
 
-/// Compiles and runs the README's examples as doc tests.
-#[cfg(doctest)]
+/// Compiles and runs the README's examples as doc tests (not under Miri: they
+/// repeat the crate docs' runtime examples, and Miri has no epoll or timerfd).
+#[cfg(all(doctest, not(miri)))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
