@@ -1,5 +1,6 @@
 //! Completion order: each output is handed out as soon as its future is done.
 
+use alloc::collections::VecDeque;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::mem;
@@ -24,6 +25,12 @@ pub(crate) struct AsCompletedCore<S: Source, P = Never> {
     limit: usize,
     /// Items pulled so far; the next item's tag.
     pulled: usize,
+    /// Outputs of futures that finished on their first poll, oldest first.
+    /// They count as in flight (they take a place under `limit`) but not as
+    /// slots: a finished future's slot is freed at once, so the next refill
+    /// reuses a slot that is still in cache, and the outputs are read in
+    /// order from one compact ring.
+    finished: VecDeque<(usize, Output<S>)>,
     /// An output whose slot is already free, kept while the slot is refilled
     /// (and across a poll if the refill panics).
     held: Option<(usize, Output<S>)>,
@@ -39,13 +46,27 @@ impl<S: Source, P> AsCompletedCore<S, P> {
             slots: Slots::new(),
             limit,
             pulled: 0,
+            finished: VecDeque::new(),
             held: None,
             policy: PhantomData,
         }
     }
 
+    /// Drops everything in flight and hands back the source. The futures are
+    /// dropped while the source is still a local, so a future that panics in
+    /// `Drop` unwinds through here with the source dropped too, not leaked.
     pub(crate) fn into_source(self) -> S {
-        self.source
+        let Self {
+            source,
+            slots,
+            finished,
+            held,
+            ..
+        } = self;
+        drop(held);
+        drop(finished);
+        drop(slots);
+        source
     }
 }
 
@@ -61,10 +82,14 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     ) -> Poll<Option<(usize, Output<S>)>> {
         if P::stop(&item.1) {
             self.source_done = true;
-            // Install the empty arena before the old one drops, so a future
-            // that panics in `Drop` leaves a consistent stream behind.
+            // Keep the item and install the empty arena before the old one
+            // drops: if a future panics in `Drop`, the stream is consistent
+            // and the item comes out of the next poll, as after a refill that
+            // panics.
+            self.held = Some(item);
+            drop(mem::take(&mut self.finished));
             drop(mem::replace(&mut self.slots, Slots::new()));
-            return Poll::Ready(Some(item));
+            return Poll::Ready(self.held.take());
         }
         self.held = Some(item);
         self.fill(cx);
@@ -75,14 +100,18 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// source has nothing more right now.
     #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
-        while !self.source_done && !self.stopping && self.slots.in_use() < self.limit {
+        while !self.source_done
+            && !self.stopping
+            && self.slots.in_use() + self.finished.len() < self.limit
+        {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
                     if let (id, Poll::Ready(output)) = self.slots.insert_and_poll(future, tag) {
+                        self.slots.release(id);
                         self.stopping = P::stop(&output);
-                        self.slots.push_finished(id, output);
+                        self.finished.push_back((tag, output));
                     }
                 }
                 Poll::Ready(None) => self.source_done = true,
@@ -105,7 +134,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
 
     #[inline]
     fn in_flight(&self) -> usize {
-        self.slots.in_use() + usize::from(self.held.is_some())
+        self.slots.in_use() + self.finished.len() + usize::from(self.held.is_some())
     }
 
     fn source_done(&self) -> bool {
@@ -130,7 +159,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
         if let Some(item) = self.held.take() {
             return Poll::Ready(Some(item));
         }
-        if let Some(item) = self.slots.pop_finished() {
+        if let Some(item) = self.finished.pop_front() {
             return self.yield_item(item, cx);
         }
         while let Some(id) = self.slots.next_woken() {
@@ -139,7 +168,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
                 return self.yield_item((tag, output), cx);
             }
         }
-        if self.source_done && self.slots.in_use() == 0 {
+        if self.source_done && self.slots.in_use() == 0 && self.finished.is_empty() {
             return Poll::Ready(None);
         }
         self.slots.park(cx.waker());

@@ -41,8 +41,19 @@ impl<S: Source> InOrderCore<S> {
         }
     }
 
+    /// Drops everything in flight and hands back the source. The futures are
+    /// dropped while the source is still a local, so a future that panics in
+    /// `Drop` unwinds through here with the source dropped too, not leaked.
     pub(crate) fn into_source(self) -> S {
-        self.source
+        let Self {
+            source,
+            slots,
+            held,
+            ..
+        } = self;
+        drop(held);
+        drop(slots);
+        source
     }
 
     /// Hands out the front item's output if it has finished, skipping items

@@ -36,10 +36,9 @@
 //!   make the stream spin, while the slots woken after it are still polled.
 //! * **Panics.** [`Slots::poll`] drops a future that panics and frees its slot
 //!   before the panic leaves the engine.
-//! * **Lists.** The free list and the list of finished outputs share one link
-//!   field of the slots (a slot is in at most one of them); the local ready
-//!   and deferred lists link node ids through the nodes themselves, which no
-//!   waker writes to while they are on those lists.
+//! * **Lists.** The free list links slots through their `link`; the local
+//!   ready and deferred lists link node ids through the nodes themselves,
+//!   which no waker writes to while they are on those lists.
 //!
 //! No allocation happens once a slot exists: refilling, waking, queueing and
 //! handing out outputs only move values and flip atomics.
@@ -47,16 +46,17 @@
 //! The `unsafe` of the crate is here: pinning futures in place (below) and the
 //! raw wakers and parent-waker cell of `waker.rs`.
 
+mod sync;
 mod waker;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
+use self::sync::Arc;
 use self::waker::{locate, segment_len, NodeRef, Shared, NIL};
 
 /// Index of a slot in a [`Slots`] arena.
@@ -86,11 +86,14 @@ struct Slot<Fut: Future> {
     tag: usize,
     /// The node whose wakers wake this slot; `None` before the first insert.
     node: Option<NodeRef>,
-    /// Next id in the free list or the finished list.
+    /// Next id in the free list.
     link: usize,
     /// The round in which the current future was last polled. Wrapping:
     /// a false match only defers a wake by one round.
     polled_round: u32,
+    /// Whether `future` is `Some`, kept apart so that nothing but the poll
+    /// ever takes a reference to `future` (see [`Slots::slot_mut`]).
+    running: bool,
 }
 
 impl<Fut: Future> Slot<Fut> {
@@ -102,16 +105,23 @@ impl<Fut: Future> Slot<Fut> {
             node: None,
             link: NIL,
             polled_round: 0,
+            running: false,
         }
     }
 
     /// Whether the slot is taken: running, or holding an output.
-    fn in_use(&self) -> bool {
-        self.future.is_some() || self.output.is_some()
+    fn in_use(&mut self) -> bool {
+        self.running || self.output.is_some()
+    }
+
+    /// Drops the future in place.
+    fn clear_future(&mut self) {
+        self.running = false;
+        self.future = None;
     }
 
     /// The id of the slot's node.
-    fn node_id(&self) -> Option<usize> {
+    fn node_id(&mut self) -> Option<usize> {
         // SAFETY: a slot lives inside the arena that holds the `Shared`
         // owning its node.
         self.node.as_ref().map(|node| unsafe { node.get() }.id())
@@ -127,7 +137,6 @@ pub(crate) struct Slots<Fut: Future> {
     created: usize,
     in_use: usize,
     free: usize,
-    finished: List,
     /// Nodes created: ids `0..nodes`.
     nodes: usize,
     /// Node segments allocated in `shared`.
@@ -153,7 +162,6 @@ impl<Fut: Future> Slots<Fut> {
             created: 0,
             in_use: 0,
             free: NIL,
-            finished: List::EMPTY,
             nodes: 0,
             node_segments: 0,
             retired: VecDeque::new(),
@@ -176,12 +184,10 @@ impl<Fut: Future> Slots<Fut> {
         self.created
     }
 
-    #[inline]
-    fn slot(&self, id: usize) -> &Slot<Fut> {
-        let (k, offset) = locate(id);
-        &self.segments[k][offset]
-    }
-
+    /// Slot `id`. Slots are only ever reached through `&mut`: a shared
+    /// reference to a slot would be a read of its whole future, which under
+    /// Stacked Borrows invalidates the references a self-borrowing `async`
+    /// block keeps into itself (`&mut` to a `!Unpin` type is exempt).
     #[inline]
     fn slot_mut(&mut self, id: usize) -> &mut Slot<Fut> {
         let (k, offset) = locate(id);
@@ -198,7 +204,7 @@ impl<Fut: Future> Slots<Fut> {
     ) -> (SlotId, Poll<Fut::Output>) {
         let id = if self.free != NIL {
             let id = self.free;
-            let slot = self.slot(id);
+            let slot = self.slot_mut(id);
             let link = slot.link;
             let idle = slot
                 .node
@@ -223,9 +229,10 @@ impl<Fut: Future> Slots<Fut> {
         };
         self.in_use += 1;
         let round = self.round;
-        let (slot, free, in_use, _) = self.parts(id);
+        let (slot, free, in_use) = self.parts(id);
         debug_assert!(!slot.in_use());
         slot.future = Some(future);
+        slot.running = true;
         slot.tag = tag;
         slot.link = NIL;
         (SlotId(id), poll_in_place(slot, id, round, free, in_use))
@@ -235,7 +242,7 @@ impl<Fut: Future> Slots<Fut> {
     /// earlier occupant is still out there, or its wake still queued).
     #[cold]
     fn replace_node(&mut self, id: usize) {
-        if let Some(old) = self.slot(id).node_id() {
+        if let Some(old) = self.slot_mut(id).node_id() {
             self.shared.node(old).set_slot(NIL);
             self.retired.push_back(old);
         }
@@ -245,13 +252,12 @@ impl<Fut: Future> Slots<Fut> {
 
     /// The slot `id` with the fields that freeing it needs.
     #[inline]
-    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut usize, &mut usize, &mut List) {
+    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut usize, &mut usize) {
         let (k, offset) = locate(id);
         (
             &mut self.segments[k][offset],
             &mut self.free,
             &mut self.in_use,
-            &mut self.finished,
         )
     }
 
@@ -268,7 +274,7 @@ impl<Fut: Future> Slots<Fut> {
         let node = self.nodes;
         let (k, _) = locate(node);
         if k == self.node_segments {
-            self.shared.grow(k);
+            Shared::grow(&self.shared, k);
             self.node_segments += 1;
         }
         self.nodes += 1;
@@ -278,20 +284,20 @@ impl<Fut: Future> Slots<Fut> {
 
     /// The tag given to [`insert`](Self::insert) for the slot's occupant.
     #[cfg(test)]
-    fn tag(&self, id: SlotId) -> usize {
-        self.slot(id.0).tag
+    fn tag(&mut self, id: SlotId) -> usize {
+        self.slot_mut(id.0).tag
     }
 
     /// Whether `id` still holds the item tagged `tag` (it does not if that
     /// item's future panicked and the slot was freed or reused).
-    pub(crate) fn holds(&self, id: SlotId, tag: usize) -> bool {
-        let slot = self.slot(id.0);
+    pub(crate) fn holds(&mut self, id: SlotId, tag: usize) -> bool {
+        let slot = self.slot_mut(id.0);
         slot.in_use() && slot.tag == tag
     }
 
     /// Whether the slot holds a finished output.
-    pub(crate) fn has_output(&self, id: SlotId) -> bool {
-        self.slot(id.0).output.is_some()
+    pub(crate) fn has_output(&mut self, id: SlotId) -> bool {
+        self.slot_mut(id.0).output.is_some()
     }
 
     /// Polls the future in `id` once with the slot's waker. On `Ready` the
@@ -307,7 +313,7 @@ impl<Fut: Future> Slots<Fut> {
     #[inline]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
         let round = self.round;
-        let (slot, free, in_use, _) = self.parts(id.0);
+        let (slot, free, in_use) = self.parts(id.0);
         poll_in_place(slot, id.0, round, free, in_use)
     }
 
@@ -315,8 +321,8 @@ impl<Fut: Future> Slots<Fut> {
     /// item it held.
     #[inline]
     pub(crate) fn release(&mut self, id: SlotId) -> usize {
-        let (slot, free, in_use, _) = self.parts(id.0);
-        debug_assert!(slot.future.is_none() && slot.output.is_none());
+        let (slot, free, in_use) = self.parts(id.0);
+        debug_assert!(!slot.running && slot.output.is_none());
         free_slot(slot, id.0, free, in_use);
         slot.tag
     }
@@ -334,50 +340,13 @@ impl<Fut: Future> Slots<Fut> {
     /// If the slot holds no output (a bug in the caller).
     #[inline]
     pub(crate) fn take_output(&mut self, id: SlotId) -> Fut::Output {
-        let (slot, free, in_use, _) = self.parts(id.0);
+        let (slot, free, in_use) = self.parts(id.0);
         let output = slot
             .output
             .take()
             .expect("limited-as-completed: no output in slot");
         free_slot(slot, id.0, free, in_use);
         output
-    }
-
-    /// Keeps the output in `id` and queues the slot on the finished list,
-    /// which hands outputs out first in, first out.
-    #[inline]
-    pub(crate) fn push_finished(&mut self, id: SlotId, output: Fut::Output) {
-        let (slot, _, _, finished) = self.parts(id.0);
-        slot.output = Some(output);
-        slot.link = NIL;
-        let tail = finished.tail;
-        finished.tail = id.0;
-        if tail == NIL {
-            finished.head = id.0;
-        } else {
-            self.slot_mut(tail).link = id.0;
-        }
-    }
-
-    /// Hands out the oldest output on the finished list, with its tag, and
-    /// frees its slot.
-    #[inline]
-    pub(crate) fn pop_finished(&mut self) -> Option<(usize, Fut::Output)> {
-        let id = self.finished.head;
-        if id == NIL {
-            return None;
-        }
-        let (slot, free, in_use, finished) = self.parts(id);
-        finished.head = slot.link;
-        if finished.head == NIL {
-            finished.tail = NIL;
-        }
-        let output = slot
-            .output
-            .take()
-            .expect("limited-as-completed: no output in slot");
-        free_slot(slot, id, free, in_use);
-        Some((slot.tag, output))
     }
 
     /// Starts a polling round: one call of the stream's `poll_next`. Wakes
@@ -422,8 +391,8 @@ impl<Fut: Future> Slots<Fut> {
                 self.ready.tail = NIL;
             }
             if id != NIL {
-                let slot = self.slot(id);
-                if slot.future.is_some() {
+                let slot = self.slot_mut(id);
+                if slot.running {
                     if slot.polled_round == self.round {
                         // Polled once in this round already: it stays queued
                         // (so no wake is lost) and goes first next round.
@@ -516,16 +485,13 @@ fn poll_in_place<Fut: Future>(
                 // Dropping the future may panic too; that is a double panic
                 // and aborts, as with any destructor that panics while
                 // unwinding.
-                self.slot.future = None;
+                self.slot.clear_future();
                 free_slot(self.slot, self.id, self.free, self.in_use);
             }
         }
     }
 
-    assert!(
-        slot.future.is_some(),
-        "limited-as-completed: polled an empty slot"
-    );
+    assert!(slot.running, "limited-as-completed: polled an empty slot");
     slot.polled_round = round;
     let node = slot
         .node
@@ -553,10 +519,13 @@ fn poll_in_place<Fut: Future>(
         Some(future) => future.poll(&mut Context::from_waker(&waker)),
         None => unreachable!("checked above"),
     };
-    bomb.armed = false;
     if poll.is_ready() {
-        bomb.slot.future = None;
+        // Still armed: if the finished future panics in `Drop`, the slot is
+        // freed (clearing it again is a no-op) and the output is dropped
+        // with the unwind, as for a panic in `poll`.
+        bomb.slot.clear_future();
     }
+    bomb.armed = false;
     poll
 }
 
@@ -568,23 +537,20 @@ impl<Fut: Future> Drop for Slots<Fut> {
     }
 }
 
-#[cfg(test)]
+// Not under loom: loom's atomics only work inside a model (`loom_tests.rs`).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use alloc::vec;
     use core::future::{pending, ready, Pending, Ready};
 
-    fn wake<Fut: Future>(slots: &Slots<Fut>, id: SlotId) {
+    fn wake<Fut: Future>(slots: &mut Slots<Fut>, id: SlotId) {
         waker(slots, id).wake_by_ref();
     }
 
-    fn waker<Fut: Future>(slots: &Slots<Fut>, id: SlotId) -> Waker {
-        Waker::clone(
-            &slots
-                .shared
-                .node(slots.slot(id.0).node_id().unwrap())
-                .waker_ref(),
-        )
+    fn waker<Fut: Future>(slots: &mut Slots<Fut>, id: SlotId) -> Waker {
+        let node = slots.slot_mut(id.0).node_id().unwrap();
+        Waker::clone(&slots.shared.node(node).waker_ref())
     }
 
     /// Inserts a future that stays pending.
@@ -640,7 +606,7 @@ mod tests {
         let ids: Vec<SlotId> = (0..5).map(|tag| park_one(&mut slots, tag)).collect();
         let order = [3, 0, 4, 0, 3, 1];
         for i in order {
-            wake(&slots, ids[i]);
+            wake(&mut slots, ids[i]);
         }
         slots.begin_round();
         let mut seen = vec![];
@@ -650,7 +616,7 @@ mod tests {
         }
         assert_eq!(seen, [3, 0, 4, 1]);
         // Woken again after being dequeued: queued again, in the next round.
-        wake(&slots, ids[4]);
+        wake(&mut slots, ids[4]);
         assert_eq!(slots.next_woken(), None);
         slots.begin_round();
         assert_eq!(slots.next_woken(), Some(ids[4]));
@@ -664,18 +630,19 @@ mod tests {
         let a = park_one(&mut slots, 0);
         let b = park_one(&mut slots, 1);
         slots.begin_round();
-        wake(&slots, b);
+        wake(&mut slots, b);
         assert_eq!(slots.next_woken(), Some(b));
         assert!(slots.poll(b).is_pending());
         // Woken again during the same round, then `a` too: `b` waits for the
         // next round, `a` is not held back by it.
-        wake(&slots, b);
-        wake(&slots, a);
+        wake(&mut slots, b);
+        wake(&mut slots, a);
         slots.drained = false; // as if the queue had not been taken yet
         assert_eq!(slots.next_woken(), Some(a));
         assert!(slots.poll(a).is_pending());
         assert_eq!(slots.next_woken(), None);
-        assert_eq!(slots.deferred.head, slots.slot(b.0).node_id().unwrap());
+        let node = slots.slot_mut(b.0).node_id().unwrap();
+        assert_eq!(slots.deferred.head, node);
         slots.begin_round();
         assert_eq!(slots.next_woken(), Some(b));
         assert_eq!(slots.next_woken(), None);
@@ -686,7 +653,7 @@ mod tests {
         let mut slots: Slots<Ready<u8>> = Slots::new();
         let (a, poll) = slots.insert_and_poll(ready(7), 0);
         assert_eq!(poll, Poll::Ready(7));
-        wake(&slots, a);
+        wake(&mut slots, a);
         slots.release(a);
         slots.begin_round();
         assert_eq!(slots.next_woken(), None);
@@ -694,7 +661,7 @@ mod tests {
         let (b, _) = slots.insert_and_poll(ready(8), 1);
         assert_eq!(b, a);
         slots.store_output(b, 8);
-        wake(&slots, b);
+        wake(&mut slots, b);
         slots.begin_round();
         assert_eq!(
             slots.next_woken(),
@@ -707,47 +674,26 @@ mod tests {
     fn refill_gets_a_fresh_node_while_the_old_one_can_still_be_woken() {
         let mut slots: Slots<Pending<()>> = Slots::new();
         let a = park_one(&mut slots, 0);
-        let kept = waker(&slots, a);
-        let old = slots.slot(a.0).node_id();
+        let kept = waker(&mut slots, a);
+        let old = slots.slot_mut(a.0).node_id();
         // The future is dropped (say it was cancelled); its waker lives on.
-        slots.slot_mut(a.0).future = None;
+        slots.slot_mut(a.0).clear_future();
         slots.release(a);
         let b = park_one(&mut slots, 1);
         assert_eq!(b, a, "the slot is reused");
-        let new = slots.slot(b.0).node_id();
+        let new = slots.slot_mut(b.0).node_id();
         assert_ne!(new, old, "but not the node its old waker points to");
         kept.wake_by_ref();
         slots.begin_round();
         assert_eq!(slots.next_woken(), None, "the old waker polls nothing");
         // Once that waker is gone, its node is reused.
         drop(kept);
-        slots.slot_mut(b.0).future = None;
+        slots.slot_mut(b.0).clear_future();
         slots.release(b);
         let c = park_one(&mut slots, 2);
-        let (idle_again, _) = (slots.slot(c.0).node_id(), ());
+        let (idle_again, _) = (slots.slot_mut(c.0).node_id(), ());
         assert_eq!(idle_again, new, "an idle node stays with its slot");
         assert_eq!(slots.nodes, 2);
-    }
-
-    #[test]
-    fn finished_list_is_first_in_first_out() {
-        let mut slots: Slots<Ready<u8>> = Slots::new();
-        for (tag, value) in [(0, 10), (1, 11), (2, 12)] {
-            let (id, poll) = slots.insert_and_poll(ready(value), tag);
-            let Poll::Ready(out) = poll else {
-                panic!("ready future was pending")
-            };
-            slots.push_finished(id, out);
-        }
-        assert_eq!(slots.pop_finished(), Some((0, 10)));
-        assert_eq!(slots.pop_finished(), Some((1, 11)));
-        let (id, poll) = slots.insert_and_poll(ready(13), 3);
-        assert_eq!(poll, Poll::Ready(13));
-        slots.push_finished(id, 13);
-        assert_eq!(slots.pop_finished(), Some((2, 12)));
-        assert_eq!(slots.pop_finished(), Some((3, 13)));
-        assert_eq!(slots.pop_finished(), None);
-        assert_eq!(slots.in_use(), 0);
     }
 
     #[test]
@@ -766,11 +712,11 @@ mod tests {
         let a = park_one(&mut slots, 0);
         slots.park(&parent);
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
-        wake(&slots, a);
+        wake(&mut slots, a);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // A second wake onto a non-empty queue does not wake the parent again.
         let b = park_one(&mut slots, 1);
-        wake(&slots, b);
+        wake(&mut slots, b);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         // Parking with wakes not yet taken wakes the parent at once.
         slots.park(&parent);
@@ -807,7 +753,7 @@ mod tests {
         let mut kept = vec![];
         for tag in 0..9 {
             let id = park_one(&mut slots, tag);
-            kept.push(waker(&slots, id));
+            kept.push(waker(&mut slots, id));
         }
         let shared = Arc::clone(&slots.shared);
         assert_eq!(Arc::strong_count(&shared), 2 + 9);

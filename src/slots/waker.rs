@@ -29,12 +29,11 @@
 //!   registration missed is seen by that look (see [`Shared::is_empty`]).
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
-use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// Marks the end of a list of slot ids (and the empty stack).
 pub(super) const NIL: usize = usize::MAX;
@@ -82,20 +81,21 @@ impl core::fmt::Debug for Shared {
 
 impl Shared {
     pub(super) fn new() -> Arc<Self> {
-        #[allow(clippy::declare_interior_mutable_const)] // copied into the array, never shared
-        const NULL: AtomicPtr<Node> = AtomicPtr::new(ptr::null_mut());
         Arc::new(Self {
             head: AtomicUsize::new(NIL),
             parent: AtomicWaker::new(),
-            segments: [NULL; SEGMENTS],
+            segments: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         })
     }
 
     /// Allocates node segment `k`. Only the stream calls this, once per `k`,
     /// in increasing order of `k`.
-    pub(super) fn grow(self: &Arc<Self>, k: usize) {
+    ///
+    /// Takes the `Arc` as `this` rather than `self` because loom's `Arc`
+    /// (see `sync.rs`) cannot be a method receiver.
+    pub(super) fn grow(this: &Arc<Self>, k: usize) {
         let first = segment_len(k) - 1;
-        let shared = Arc::as_ptr(self);
+        let shared = Arc::as_ptr(this);
         let nodes: Box<[Node]> = (0..segment_len(k))
             .map(|offset| Node {
                 queued: AtomicBool::new(false),
@@ -107,7 +107,7 @@ impl Shared {
             })
             .collect();
         let nodes = Box::into_raw(nodes).cast::<Node>();
-        let old = self.segments[k].swap(nodes, Ordering::Release);
+        let old = this.segments[k].swap(nodes, Ordering::Release);
         assert!(
             old.is_null(),
             "limited-as-completed: node segment {k} grown twice"
@@ -174,7 +174,7 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         for (k, segment) in self.segments.iter_mut().enumerate() {
-            let nodes = *segment.get_mut();
+            let nodes = sync::get_mut(segment);
             if !nodes.is_null() {
                 let nodes = ptr::slice_from_raw_parts_mut(nodes, segment_len(k));
                 // SAFETY: `nodes` came from `Box::into_raw` of a boxed slice of
@@ -399,7 +399,7 @@ pub(super) struct AtomicWaker {
 unsafe impl Sync for AtomicWaker {}
 
 impl AtomicWaker {
-    pub(super) const fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             state: AtomicUsize::new(WAITING),
             waker: UnsafeCell::new(None),
@@ -415,17 +415,17 @@ impl AtomicWaker {
             Ordering::Acquire,
         ) {
             Ok(_) => {
-                {
+                self.waker.with_mut(|cell| {
                     // SAFETY: this thread moved `state` from WAITING to
                     // REGISTERING, so no `take` holds the cell (it needs WAKING
                     // set while REGISTERING is clear) and no other `register`
                     // does (its CAS from WAITING fails until we are done).
-                    let cell = unsafe { &mut *self.waker.get() };
+                    let cell = unsafe { &mut *cell };
                     match cell {
                         Some(old) if old.will_wake(waker) => {}
                         _ => *cell = Some(waker.clone()),
                     }
-                }
+                });
                 if self
                     .state
                     .compare_exchange(REGISTERING, WAITING, Ordering::AcqRel, Ordering::Acquire)
@@ -435,7 +435,7 @@ impl AtomicWaker {
                     // set without taking the waker: take it and wake it here.
                     // SAFETY: REGISTERING is still held by this thread (only
                     // this thread clears it), so the cell is still ours.
-                    let waker = unsafe { (*self.waker.get()).take() };
+                    let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
                     self.state.swap(WAITING, Ordering::AcqRel);
                     if let Some(waker) = waker {
                         waker.wake();
@@ -468,7 +468,7 @@ impl AtomicWaker {
                 // SAFETY: this thread moved `state` from WAITING to WAKING:
                 // `register` cannot take REGISTERING until WAKING is cleared and
                 // any other `take` sees WAKING and backs off.
-                let waker = unsafe { (*self.waker.get()).take() };
+                let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
                 self.state.fetch_and(!WAKING, Ordering::Release);
                 waker
             }
@@ -476,6 +476,12 @@ impl AtomicWaker {
         }
     }
 }
+
+// A child of this module, so that the must-fail model can plant a bug in a
+// copy of `Node::schedule` over the real, private node fields.
+#[cfg(all(test, loom))]
+#[path = "loom_tests.rs"]
+mod loom_tests;
 
 #[cfg(test)]
 mod tests {

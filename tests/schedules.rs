@@ -1,0 +1,1866 @@
+//! Random schedules against a plain model: seeded wakes (here and from other threads), completions, panics, limits, drops and `into_inner`, every rule checked after every step.
+//!
+//! Each schedule is one stream (`limited_as_completed`, `limited_in_order` or
+//! `try_limited_as_completed`, over an iterator or, in a quarter of the
+//! schedules, over a `Stream` source) driven by hand with a counting waker. A
+//! seeded generator picks the steps; a plain model (what was pulled, what runs,
+//! what finished, what was yielded) is checked against the stream after every
+//! step. Every slot holds a self-borrowing `async` block around a
+//! `PhantomPinned` future that asserts its address at every poll and in `Drop`.
+//!
+//! Commands (times on the 2-core dev machine):
+//!
+//! * default and CI, 10^5 schedules: `cargo test --test schedules` (about
+//!   20 s in debug; 4 s with `--release`);
+//! * quick loop: `SCHEDULES=10000 cargo test --test schedules`;
+//! * 10^6: `SCHEDULES=1000000 cargo test --release --test schedules` (about
+//!   45 s);
+//! * other schedules: `SCHEDULE_MASTER_SEED=<u64 or 0x..>` (or `random`);
+//! * replay one failing schedule, printing its setup and steps:
+//!   `SCHEDULE_SEED=0x... cargo test --test schedules -- --nocapture`;
+//! * Miri (20 schedules unless `SCHEDULES` says otherwise):
+//!   `MIRIFLAGS=-Zmiri-many-seeds=0..4 SCHEDULES=20 cargo +nightly miri test
+//!   --target-dir target/miri --test schedules`.
+//!
+//! The test prints the schedule count and the master seed (run with
+//! `--nocapture` to see them); a failing schedule prints its seed, its setup
+//! and its step list.
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomPinned;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{mpsc, Arc, Once};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use common::CountingWaker;
+use futures::stream::{FusedStream, Stream};
+use limited_as_completed::{
+    LimitedAsCompleted, LimitedAsCompletedExt, LimitedAsCompletedStream,
+    LimitedAsCompletedStreamExt, LimitedInOrder, LimitedInOrderStream, TryLimitedAsCompleted,
+    TryLimitedAsCompletedStream,
+};
+
+/// Schedules per `cargo test` run: 10^5, about 20 s in a debug build on 2
+/// cores (4 s in release).
+const DEFAULT_SCHEDULES: u64 = 100_000;
+/// Schedules under Miri unless `SCHEDULES` says otherwise.
+const MIRI_SCHEDULES: u64 = 20;
+/// Master seed unless `SCHEDULE_MASTER_SEED` says otherwise.
+const DEFAULT_MASTER_SEED: u64 = 0x5eed_1a5c_0de5_2026;
+/// Helper threads that wake from another thread.
+const HELPERS: usize = 2;
+
+/// Message of a future's panic on purpose.
+const FUTURE_PANIC: &str = "schedule: a future panics on purpose";
+/// Message of the source's panic on purpose.
+const SOURCE_PANIC: &str = "schedule: the source panics on purpose";
+
+// ---------------------------------------------------------------------------
+// PRNG
+
+/// splitmix64: small, seedable, good enough to pick steps.
+#[derive(Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// `true` with probability `1 / n`.
+    fn one_in(&mut self, n: usize) -> bool {
+        self.below(n) == 0
+    }
+}
+
+/// The seed of schedule `index` under `master`.
+fn schedule_seed(master: u64, index: u64) -> u64 {
+    Rng::new(master ^ index.wrapping_mul(0xd134_2543_de82_ef95)).next_u64()
+}
+
+// ---------------------------------------------------------------------------
+// Setup: everything about a schedule that is fixed before the first step.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    AsCompleted,
+    InOrder,
+    Try,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceKind {
+    Iter,
+    Stream,
+}
+
+/// What the source reports as its size hint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hint {
+    Exact,
+    Unknown,
+    Loose,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Drain,
+    Drop,
+    IntoInner,
+}
+
+/// How item `i` behaves, fixed when the schedule is built.
+#[derive(Clone, Copy, Debug, Default)]
+struct Spec {
+    /// `Ready` on its first poll.
+    instant: bool,
+    /// Panics on its first poll.
+    panic_first: bool,
+    /// Wakes itself on its first poll (and returns `Pending`).
+    self_wake_first: bool,
+    /// Its output is an `Err` (only with `Mode::Try`).
+    err: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Setup {
+    mode: Mode,
+    source: SourceKind,
+    limit: usize,
+    /// Items before the source returns `None` the first time.
+    len: usize,
+    specs: Vec<Spec>,
+    /// Returns more items after `None`.
+    non_fused: bool,
+    /// The source call (1-based, counting calls that are not `Pending`) that
+    /// panics, once.
+    panic_at_call: Option<usize>,
+    hint: Hint,
+    steps: usize,
+    ending: Ending,
+}
+
+fn gen_limit(rng: &mut Rng) -> usize {
+    match rng.below(20) {
+        0 => usize::MAX,
+        1..=4 => 5 + rng.below(4),
+        _ => 1 + rng.below(4),
+    }
+}
+
+impl Setup {
+    fn generate(rng: &mut Rng) -> Self {
+        let mode = [Mode::AsCompleted, Mode::InOrder, Mode::Try][rng.below(3)];
+        let source = if rng.one_in(4) {
+            SourceKind::Stream
+        } else {
+            SourceKind::Iter
+        };
+        // One schedule in ten is big: more items, more steps, wider limits.
+        let big = rng.one_in(10);
+        let limit = if big && rng.one_in(2) {
+            1 + rng.below(16)
+        } else {
+            gen_limit(rng)
+        };
+        let len = if big {
+            17 + rng.below(48)
+        } else {
+            rng.below(17)
+        };
+        let specs = (0..len + 4)
+            .map(|_| Spec {
+                instant: rng.one_in(5),
+                panic_first: rng.one_in(30),
+                self_wake_first: rng.one_in(10),
+                err: mode == Mode::Try && rng.one_in(10),
+            })
+            .collect();
+        let non_fused = rng.one_in(4);
+        let panic_at_call = if rng.one_in(6) {
+            Some(1 + rng.below(len + 2))
+        } else {
+            None
+        };
+        let hint = [Hint::Exact, Hint::Unknown, Hint::Loose][rng.below(3)];
+        let steps = if big {
+            100 + rng.below(300)
+        } else {
+            rng.below(90)
+        };
+        let ending = match rng.below(10) {
+            0 => Ending::Drop,
+            1 => Ending::IntoInner,
+            _ => Ending::Drain,
+        };
+        Self {
+            mode,
+            source,
+            limit,
+            len,
+            specs,
+            non_fused,
+            panic_at_call,
+            hint,
+            steps,
+            ending,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+
+/// Where a wake comes from.
+#[derive(Clone, Copy, Debug)]
+enum How {
+    Here,
+    /// From helper thread `k`, waited for.
+    Thread(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// `poll_next` once with the counting waker.
+    Poll,
+    /// Gives item `item` its output; wakes it unless `wake` is `None`.
+    Complete {
+        item: usize,
+        wake: Option<How>,
+    },
+    /// Wakes item `item` without completing it.
+    Wake {
+        item: usize,
+        how: How,
+    },
+    /// Wakes item `item` twice.
+    DoubleWake {
+        item: usize,
+        second: How,
+    },
+    /// Makes item `item` panic on its next poll, and wakes it.
+    PanicNext {
+        item: usize,
+    },
+    /// Makes item `item` wake itself on its next poll, and wakes it.
+    SelfWakeNext {
+        item: usize,
+    },
+    /// Makes item `item` keep a clone of its waker once it is gone.
+    KeepStale {
+        item: usize,
+    },
+    /// Wakes the kept waker `index` of a finished or dropped future.
+    WakeStale {
+        index: usize,
+        how: How,
+    },
+    /// Drops the kept waker `index`.
+    DropStale {
+        index: usize,
+    },
+    SetLimit(usize),
+    /// The stream source returns `Pending` from now on.
+    Block,
+    /// The stream source returns items again, and wakes the task it parked.
+    Unblock {
+        how: How,
+    },
+    Drop,
+    IntoInner,
+}
+
+const STEP_KINDS: [&str; 14] = [
+    "Poll",
+    "Complete",
+    "Wake",
+    "DoubleWake",
+    "PanicNext",
+    "SelfWakeNext",
+    "KeepStale",
+    "WakeStale",
+    "DropStale",
+    "SetLimit",
+    "Block",
+    "Unblock",
+    "Drop",
+    "IntoInner",
+];
+
+impl Step {
+    fn kind(self) -> usize {
+        match self {
+            Step::Poll => 0,
+            Step::Complete { .. } => 1,
+            Step::Wake { .. } => 2,
+            Step::DoubleWake { .. } => 3,
+            Step::PanicNext { .. } => 4,
+            Step::SelfWakeNext { .. } => 5,
+            Step::KeepStale { .. } => 6,
+            Step::WakeStale { .. } => 7,
+            Step::DropStale { .. } => 8,
+            Step::SetLimit(_) => 9,
+            Step::Block => 10,
+            Step::Unblock { .. } => 11,
+            Step::Drop => 12,
+            Step::IntoInner => 13,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    /// Pulled by the stream, future alive.
+    Running,
+    /// Returned `Ready`, output not yet yielded.
+    Done,
+    Yielded,
+    /// Panicked in a poll.
+    Panicked,
+    /// Dropped by the stream without being yielded (stream dropped,
+    /// `into_inner`, or the first `Err` of `try_limited_as_completed`).
+    Cancelled {
+        had_output: bool,
+    },
+    /// Pulled by the test from the source handed back by `into_inner`.
+    Unstarted,
+}
+
+struct Item {
+    spec: Spec,
+    st: St,
+    /// Has its output: the next poll returns `Ready`.
+    completed: bool,
+    panic_next: bool,
+    self_wake_next: bool,
+    keep_stale: bool,
+    /// The waker of its latest poll, while the future lives.
+    waker: Option<Waker>,
+    /// Woken since its latest poll.
+    woken: bool,
+    /// When that first wake happened (a global counter).
+    wake_stamp: u64,
+    /// That first wake was the future waking itself.
+    self_woken: bool,
+    polls: usize,
+    /// The `poll_next` call of its latest poll.
+    last_call: u64,
+    fut_drops: usize,
+    out_drops: usize,
+    /// Its address at its first poll (0 before).
+    addr: usize,
+}
+
+struct Model {
+    mode: Mode,
+    len: usize,
+    specs: Vec<Spec>,
+    non_fused: bool,
+    panic_at_call: Option<usize>,
+    hint: Hint,
+    items: Vec<Item>,
+    /// Every call of the source (`next` / `poll_next`).
+    invocations: usize,
+    /// Calls of the source that did not return `Pending`.
+    calls: usize,
+    /// The source returned `None`.
+    ended: bool,
+    source_drops: usize,
+    /// The stream source returns `Pending`.
+    blocked: bool,
+    source_waker: Option<Waker>,
+    /// The source woke its parked task and the stream was not polled since.
+    source_wake_outstanding: bool,
+    /// The source panicked in the latest `poll_next`.
+    source_panicked: bool,
+    limit: usize,
+    /// Number of the current (or latest) `poll_next` call.
+    call: u64,
+    in_call: bool,
+    /// The test pulls from the source handed back by `into_inner`.
+    rest_pull: bool,
+    stamp: u64,
+    /// Items in the order they returned `Ready`, not yet yielded.
+    ready_order: VecDeque<usize>,
+    /// Polls of the current call: (id, first poll, wake stamp, self-woken).
+    call_polls: Vec<(usize, bool, u64, bool)>,
+    pulls_in_call: usize,
+    yielded: usize,
+    panicked: usize,
+    cancelled: usize,
+    /// `Try`: an `Err` returned on its first poll; nothing more is pulled.
+    stopping: bool,
+    /// `Try`: an `Err` was yielded.
+    stopped: bool,
+    stale: Vec<Waker>,
+    expected_panic: Option<&'static str>,
+    violations: Vec<String>,
+}
+
+type M = Rc<RefCell<Model>>;
+
+impl Model {
+    fn new(setup: &Setup) -> Self {
+        Self {
+            mode: setup.mode,
+            len: setup.len,
+            specs: setup.specs.clone(),
+            non_fused: setup.non_fused,
+            panic_at_call: setup.panic_at_call,
+            hint: setup.hint,
+            items: Vec::new(),
+            invocations: 0,
+            calls: 0,
+            ended: false,
+            source_drops: 0,
+            blocked: false,
+            source_waker: None,
+            source_wake_outstanding: false,
+            source_panicked: false,
+            limit: setup.limit,
+            call: 0,
+            in_call: false,
+            rest_pull: false,
+            stamp: 0,
+            ready_order: VecDeque::new(),
+            call_polls: Vec::new(),
+            pulls_in_call: 0,
+            yielded: 0,
+            panicked: 0,
+            cancelled: 0,
+            stopping: false,
+            stopped: false,
+            stale: Vec::new(),
+            expected_panic: None,
+            violations: Vec::new(),
+        }
+    }
+
+    fn violation(&mut self, message: String) {
+        self.violations.push(message);
+    }
+
+    /// Items the stream pulled.
+    fn pulled(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|it| it.st != St::Unstarted)
+            .count()
+    }
+
+    /// Pulled and neither yielded nor dropped.
+    fn in_flight(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|it| matches!(it.st, St::Running | St::Done))
+            .count()
+    }
+
+    /// Futures pulled by the stream and not yet dropped.
+    fn live(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|it| it.st != St::Unstarted && it.fut_drops == 0)
+            .count()
+    }
+
+    fn running(&self) -> Vec<usize> {
+        (0..self.items.len())
+            .filter(|&id| self.items[id].st == St::Running)
+            .collect()
+    }
+
+    fn source_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len.saturating_sub(self.items.len());
+        match self.hint {
+            Hint::Exact => (left, Some(left)),
+            Hint::Unknown => (0, None),
+            Hint::Loose => (0, Some(left + 2)),
+        }
+    }
+
+    /// What SPEC says `size_hint` is.
+    fn expected_hint(&self) -> (usize, Option<usize>) {
+        let in_flight = self.in_flight();
+        let (low, high) = if self.ended || self.stopping || self.stopped {
+            (in_flight, Some(in_flight))
+        } else {
+            let (low, high) = self.source_hint();
+            (in_flight + low, high.map(|high| in_flight + high))
+        };
+        if self.mode == Mode::Try {
+            // The next output may be an `Err` that ends the stream.
+            (low.min(1), high)
+        } else {
+            (low, high)
+        }
+    }
+
+    fn expected_terminated(&self) -> bool {
+        (self.ended || self.stopped) && self.in_flight() == 0
+    }
+
+    fn next_stamp(&mut self) -> u64 {
+        self.stamp += 1;
+        self.stamp
+    }
+
+    /// Records a wake of item `id` from outside its poll; returns the waker
+    /// to wake, or `None` if the item does not run.
+    fn external_wake(&mut self, id: usize) -> Option<Waker> {
+        if self.items[id].st != St::Running {
+            return None;
+        }
+        let stamp = self.next_stamp();
+        let item = &mut self.items[id];
+        if !item.woken {
+            item.woken = true;
+            item.self_woken = false;
+            item.wake_stamp = stamp;
+        }
+        Some(item.waker.clone().expect("a running item was polled once"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Futures and outputs
+
+/// An item's output: counts its drop.
+struct Out {
+    id: usize,
+    model: M,
+}
+
+impl Out {
+    fn check_tag(&self, tag: usize) {
+        if tag != self.id {
+            self.model
+                .borrow_mut()
+                .violation(format!("item {} came out of the future of {tag}", self.id));
+        }
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        // Borrowed only if a check failed with the model borrowed: the test
+        // is unwinding anyway.
+        let Ok(mut m) = self.model.try_borrow_mut() else {
+            return;
+        };
+        m.items[self.id].out_drops += 1;
+        if m.items[self.id].out_drops > 1 {
+            let id = self.id;
+            m.violation(format!("output of item {id} dropped twice"));
+        }
+    }
+}
+
+/// The hand-driven future of one item. `!Unpin`: it records its address on
+/// its first poll and asserts it at every later poll and in `Drop`.
+struct SchedFut {
+    id: usize,
+    model: M,
+    _pin: PhantomPinned,
+}
+
+impl Future for SchedFut {
+    type Output = (Out, bool);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Out, bool)> {
+        let this = self.into_ref().get_ref();
+        let addr = this as *const Self as usize;
+        let id = this.id;
+        let mut guard = this.model.borrow_mut();
+        let m = &mut *guard;
+        let mut problems = Vec::new();
+        if !m.in_call {
+            problems.push(format!("item {id} polled outside poll_next"));
+        }
+        let call = m.call;
+        let stamp = m.next_stamp();
+        let item = &mut m.items[id];
+        if item.st != St::Running {
+            problems.push(format!("item {id} polled in state {:?}", item.st));
+        }
+        if item.addr == 0 {
+            item.addr = addr;
+        } else if item.addr != addr {
+            problems.push(format!(
+                "item {id} moved while pinned: {:#x} -> {addr:#x}",
+                item.addr
+            ));
+        }
+        let first = item.polls == 0;
+        if !first && !item.woken {
+            problems.push(format!(
+                "item {id} polled without a wake since its last poll"
+            ));
+        }
+        if !first && item.last_call == call {
+            problems.push(format!("item {id} polled twice in poll_next call {call}"));
+        }
+        item.polls += 1;
+        item.last_call = call;
+        let record = (id, first, item.wake_stamp, item.self_woken);
+        item.woken = false;
+        match &item.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => item.waker = Some(cx.waker().clone()),
+        }
+        let spec = item.spec;
+        if (first && spec.panic_first) || item.panic_next {
+            item.st = St::Panicked;
+            m.panicked += 1;
+            m.expected_panic = Some(FUTURE_PANIC);
+            m.call_polls.push(record);
+            m.violations.extend(problems);
+            drop(guard);
+            panic!("{}", FUTURE_PANIC);
+        }
+        if (first && spec.instant) || item.completed {
+            item.st = St::Done;
+            let waker = item.waker.take();
+            if item.keep_stale {
+                m.stale.extend(waker);
+            }
+            m.ready_order.push_back(id);
+            let err = m.mode == Mode::Try && spec.err;
+            if err && first {
+                m.stopping = true;
+            }
+            m.call_polls.push(record);
+            m.violations.extend(problems);
+            drop(guard);
+            return Poll::Ready((
+                Out {
+                    id,
+                    model: Rc::clone(&this.model),
+                },
+                err,
+            ));
+        }
+        let self_wake = (first && spec.self_wake_first) || item.self_wake_next;
+        if self_wake {
+            item.self_wake_next = false;
+            item.woken = true;
+            item.self_woken = true;
+            item.wake_stamp = stamp;
+        }
+        m.call_polls.push(record);
+        m.violations.extend(problems);
+        drop(guard);
+        if self_wake {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for SchedFut {
+    fn drop(&mut self) {
+        let addr = self as *const Self as usize;
+        let id = self.id;
+        let Ok(mut guard) = self.model.try_borrow_mut() else {
+            return; // as in `Out::drop`
+        };
+        let m = &mut *guard;
+        let item = &mut m.items[id];
+        item.fut_drops += 1;
+        let mut problems = Vec::new();
+        if item.fut_drops > 1 {
+            problems.push(format!("future of item {id} dropped twice"));
+        }
+        if item.addr != 0 && item.addr != addr {
+            problems.push(format!(
+                "item {id} moved before its drop: {:#x} -> {addr:#x}",
+                item.addr
+            ));
+        }
+        let waker = item.waker.take();
+        if item.keep_stale {
+            m.stale.extend(waker);
+        }
+        m.violations.extend(problems);
+    }
+}
+
+/// The item as the stream gets it: a self-borrowing `async` block around the
+/// pin-checking future.
+async fn plain(fut: SchedFut) -> Out {
+    let tag = fut.id;
+    let own = &tag; // a borrow of the future's own state, live across the await
+    let (out, _) = fut.await;
+    out.check_tag(*own);
+    out
+}
+
+/// [`plain`] for `try_limited_as_completed`.
+async fn fallible(fut: SchedFut) -> Result<Out, Out> {
+    let tag = fut.id;
+    let own = &tag;
+    let (out, err) = fut.await;
+    out.check_tag(*own);
+    if err {
+        Err(out)
+    } else {
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sources
+
+/// One call of the source. `cx` is `Some` for the stream source, which
+/// returns `Pending` while blocked.
+fn pull(model: &M, cx: Option<&mut Context<'_>>) -> Poll<Option<SchedFut>> {
+    let mut guard = model.borrow_mut();
+    let m = &mut *guard;
+    m.invocations += 1;
+    if !m.in_call && !m.rest_pull {
+        m.violation("source called outside poll_next".into());
+    }
+    if m.ended && !m.rest_pull {
+        let n = m.invocations;
+        m.violation(format!("source called again after it ended (call {n})"));
+    }
+    if (m.stopping || m.stopped) && !m.rest_pull {
+        m.violation("source called after an `Err` stopped the stream".into());
+    }
+    if m.ended && !m.non_fused {
+        return Poll::Ready(None);
+    }
+    if let Some(cx) = cx {
+        if m.blocked {
+            m.source_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+    }
+    m.calls += 1;
+    if !m.rest_pull && m.panic_at_call == Some(m.calls) {
+        m.expected_panic = Some(SOURCE_PANIC);
+        m.source_panicked = true;
+        drop(guard);
+        panic!("{}", SOURCE_PANIC);
+    }
+    let pos = m.items.len();
+    if pos >= m.len && !m.ended {
+        m.ended = true;
+        return Poll::Ready(None);
+    }
+    if !m.rest_pull {
+        let (live, limit) = (m.live(), m.limit);
+        if live >= limit {
+            m.violation(format!(
+                "item {pos} pulled while {live} futures live, limit {limit}"
+            ));
+        }
+        m.pulls_in_call += 1;
+    }
+    let spec = m.specs.get(pos).copied().unwrap_or_default();
+    m.items.push(Item {
+        spec,
+        st: if m.rest_pull {
+            St::Unstarted
+        } else {
+            St::Running
+        },
+        completed: false,
+        panic_next: false,
+        self_wake_next: false,
+        keep_stale: false,
+        waker: None,
+        woken: false,
+        wake_stamp: 0,
+        self_woken: false,
+        polls: 0,
+        last_call: 0,
+        fut_drops: 0,
+        out_drops: 0,
+        addr: 0,
+    });
+    Poll::Ready(Some(SchedFut {
+        id: pos,
+        model: Rc::clone(model),
+        _pin: PhantomPinned,
+    }))
+}
+
+/// The iterator source.
+struct SchedIter {
+    model: M,
+}
+
+impl Iterator for SchedIter {
+    type Item = SchedFut;
+
+    fn next(&mut self) -> Option<SchedFut> {
+        match pull(&self.model, None) {
+            Poll::Ready(item) => item,
+            Poll::Pending => unreachable!("an iterator is never pending"),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.model.borrow().source_hint()
+    }
+}
+
+impl Drop for SchedIter {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.model.try_borrow_mut() {
+            m.source_drops += 1;
+        }
+    }
+}
+
+/// The stream source: returns `Pending` while blocked.
+struct SchedSource {
+    model: M,
+}
+
+impl Stream for SchedSource {
+    type Item = SchedFut;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SchedFut>> {
+        pull(&self.model, Some(cx))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.model.borrow().source_hint()
+    }
+}
+
+impl Drop for SchedSource {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.model.try_borrow_mut() {
+            m.source_drops += 1;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One interface over the six stream types
+
+/// An output as the driver sees it: the item's output and whether it is an
+/// `Err`.
+trait Norm {
+    fn norm(self) -> (Out, bool);
+}
+
+impl Norm for Out {
+    fn norm(self) -> (Out, bool) {
+        (self, false)
+    }
+}
+
+impl Norm for Result<Out, Out> {
+    fn norm(self) -> (Out, bool) {
+        match self {
+            Ok(out) => (out, false),
+            Err(out) => (out, true),
+        }
+    }
+}
+
+/// The source handed back by `into_inner`.
+trait Rest {
+    fn pull_one(&mut self) -> Poll<Option<()>>;
+}
+
+struct IterRest<I>(I);
+
+impl<I: Iterator> Rest for IterRest<I> {
+    fn pull_one(&mut self) -> Poll<Option<()>> {
+        Poll::Ready(self.0.next().map(drop))
+    }
+}
+
+struct StreamRest<S>(Pin<Box<S>>);
+
+impl<S: Stream> Rest for StreamRest<S> {
+    fn pull_one(&mut self) -> Poll<Option<()>> {
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        self.0
+            .as_mut()
+            .poll_next(&mut cx)
+            .map(|item| item.map(drop))
+    }
+}
+
+trait Accessors {
+    fn limit_(&self) -> usize;
+    fn set_limit_(&mut self, limit: usize);
+    fn in_flight_(&self) -> usize;
+    fn into_rest(self) -> Box<dyn Rest>;
+}
+
+macro_rules! accessors {
+    ($ty:ident [$($g:ident),*] where [$($b:tt)*], |$inner:ident| $rest:expr) => {
+        impl<$($g),*> Accessors for $ty<X>
+        where
+            $($b)*
+        {
+            fn limit_(&self) -> usize {
+                self.limit()
+            }
+            fn set_limit_(&mut self, limit: usize) {
+                self.set_limit(limit);
+            }
+            fn in_flight_(&self) -> usize {
+                self.in_flight()
+            }
+            fn into_rest(self) -> Box<dyn Rest> {
+                let $inner = self.into_inner();
+                Box::new($rest)
+            }
+        }
+    };
+}
+
+accessors!(LimitedAsCompleted [X] where [X: Iterator + 'static, X::Item: IntoFuture], |it| IterRest(it));
+accessors!(LimitedInOrder [X] where [X: Iterator + 'static, X::Item: IntoFuture], |it| IterRest(it));
+accessors!(TryLimitedAsCompleted [X, T, E]
+    where [X: Iterator + 'static, X::Item: IntoFuture<Output = Result<T, E>>], |it| IterRest(it));
+accessors!(LimitedAsCompletedStream [X] where [X: Stream + 'static, X::Item: IntoFuture], |st| StreamRest(st));
+accessors!(LimitedInOrderStream [X] where [X: Stream + 'static, X::Item: IntoFuture], |st| StreamRest(st));
+accessors!(TryLimitedAsCompletedStream [X, T, E]
+    where [X: Stream + 'static, X::Item: IntoFuture<Output = Result<T, E>>], |st| StreamRest(st));
+
+// ---------------------------------------------------------------------------
+// Helper threads
+
+/// A few persistent threads that wake a waker on request and confirm.
+struct Helpers {
+    senders: Vec<mpsc::Sender<Waker>>,
+    confirmations: mpsc::Receiver<()>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Helpers {
+    fn new(n: usize) -> Self {
+        let (confirm, confirmations) = mpsc::channel();
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for _ in 0..n {
+            let (sender, wakers) = mpsc::channel::<Waker>();
+            let confirm = confirm.clone();
+            threads.push(thread::spawn(move || {
+                for waker in wakers {
+                    waker.wake();
+                    if confirm.send(()).is_err() {
+                        break;
+                    }
+                }
+            }));
+            senders.push(sender);
+        }
+        Self {
+            senders,
+            confirmations,
+            threads,
+        }
+    }
+
+    /// Wakes `waker` on helper `k` and waits until it has.
+    fn wake(&self, k: usize, waker: Waker) {
+        self.senders[k].send(waker).expect("helper thread is gone");
+        self.confirmations
+            .recv()
+            .expect("helper thread did not confirm");
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        self.senders.clear();
+        for thread in self.threads.drain(..) {
+            thread.join().expect("helper thread panicked");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statistics
+
+#[derive(Default)]
+struct Stats {
+    schedules: [[u64; 2]; 3],
+    steps: [u64; STEP_KINDS.len()],
+    outputs: u64,
+    pendings: u64,
+    future_panics: u64,
+    source_panics: u64,
+    ended: u64,
+    errs: u64,
+    stale_wakes_after_drop: u64,
+}
+
+// ---------------------------------------------------------------------------
+// The driver
+
+struct Run<'a, S> {
+    s: Option<S>,
+    m: M,
+    rng: Rng,
+    source: SourceKind,
+    len: usize,
+    parent: Arc<CountingWaker>,
+    waker: Waker,
+    helpers: &'a Helpers,
+    log: &'a RefCell<Vec<Step>>,
+    stats: &'a mut Stats,
+    /// The latest `poll_next` returned `Pending`.
+    last_pending: bool,
+    /// Parent wakes when the latest `poll_next` began.
+    wakes_at_call_start: usize,
+    /// The source panicked in the latest poll and the limit did not change
+    /// since: the next poll must call it again.
+    recall_source: bool,
+    /// The stream returned `None`.
+    done: bool,
+    /// The step was a poll that pulled.
+    pulled_in_poll: bool,
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
+
+impl<S> Run<'_, S>
+where
+    S: Stream + FusedStream + Unpin + Accessors,
+    S::Item: Norm,
+{
+    fn how(&mut self) -> How {
+        if self.rng.below(10) < 3 {
+            How::Thread(self.rng.below(HELPERS))
+        } else {
+            How::Here
+        }
+    }
+
+    fn gen_step(&mut self) -> Step {
+        let (running, stale) = {
+            let m = self.m.borrow();
+            (m.running(), m.stale.len())
+        };
+        let pick = |rng: &mut Rng| running[rng.below(running.len())];
+        let r = self.rng.below(1000);
+        match r {
+            0..=4 => return Step::Drop,
+            5..=9 => return Step::IntoInner,
+            _ => {}
+        }
+        let r = r / 10;
+        if !running.is_empty() {
+            match r {
+                35..=59 => {
+                    let item = pick(&mut self.rng);
+                    let wake = if self.rng.one_in(6) {
+                        None
+                    } else {
+                        Some(self.how())
+                    };
+                    return Step::Complete { item, wake };
+                }
+                60..=67 => {
+                    let item = pick(&mut self.rng);
+                    let how = self.how();
+                    return Step::Wake { item, how };
+                }
+                68..=71 => {
+                    let item = pick(&mut self.rng);
+                    let second = self.how();
+                    return Step::DoubleWake { item, second };
+                }
+                72..=73 => {
+                    return Step::PanicNext {
+                        item: pick(&mut self.rng),
+                    }
+                }
+                74..=77 => {
+                    return Step::SelfWakeNext {
+                        item: pick(&mut self.rng),
+                    }
+                }
+                78..=80 => {
+                    return Step::KeepStale {
+                        item: pick(&mut self.rng),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if stale > 0 {
+            match r {
+                81..=84 => {
+                    let index = self.rng.below(stale);
+                    let how = self.how();
+                    return Step::WakeStale { index, how };
+                }
+                85 => {
+                    return Step::DropStale {
+                        index: self.rng.below(stale),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let 86..=89 = r {
+            return Step::SetLimit(gen_limit(&mut self.rng));
+        }
+        if self.source == SourceKind::Stream {
+            if let 90..=94 = r {
+                return if self.m.borrow().blocked {
+                    let how = self.how();
+                    Step::Unblock { how }
+                } else {
+                    Step::Block
+                };
+            }
+        }
+        Step::Poll
+    }
+
+    fn wake_waker(&mut self, waker: Waker, how: How) {
+        match how {
+            How::Here => waker.wake(),
+            How::Thread(k) => self.helpers.wake(k, waker),
+        }
+    }
+
+    fn wake_item(&mut self, item: usize, how: How) {
+        let waker = self.m.borrow_mut().external_wake(item);
+        if let Some(waker) = waker {
+            self.wake_waker(waker, how);
+        }
+    }
+
+    fn exec(&mut self, step: Step) {
+        self.log.borrow_mut().push(step);
+        self.pulled_in_poll = false;
+        self.stats.steps[step.kind()] += 1;
+        match step {
+            Step::Poll => self.poll(),
+            Step::Complete { item, wake } => {
+                self.m.borrow_mut().items[item].completed = true;
+                if let Some(how) = wake {
+                    self.wake_item(item, how);
+                }
+            }
+            Step::Wake { item, how } => self.wake_item(item, how),
+            Step::DoubleWake { item, second } => {
+                self.wake_item(item, How::Here);
+                self.wake_item(item, second);
+            }
+            Step::PanicNext { item } => {
+                self.m.borrow_mut().items[item].panic_next = true;
+                self.wake_item(item, How::Here);
+            }
+            Step::SelfWakeNext { item } => {
+                self.m.borrow_mut().items[item].self_wake_next = true;
+                self.wake_item(item, How::Here);
+            }
+            Step::KeepStale { item } => self.m.borrow_mut().items[item].keep_stale = true,
+            Step::WakeStale { index, how } => {
+                let waker = self.m.borrow().stale[index].clone();
+                self.wake_waker(waker, how);
+            }
+            Step::DropStale { index } => {
+                let waker = self.m.borrow_mut().stale.swap_remove(index);
+                drop(waker);
+            }
+            Step::SetLimit(limit) => {
+                self.s.as_mut().expect("stream alive").set_limit_(limit);
+                self.m.borrow_mut().limit = limit;
+                self.recall_source = false;
+            }
+            Step::Block => self.m.borrow_mut().blocked = true,
+            Step::Unblock { how } => {
+                let waker = {
+                    let mut m = self.m.borrow_mut();
+                    m.blocked = false;
+                    let waker = m.source_waker.take();
+                    m.source_wake_outstanding |= waker.is_some();
+                    waker
+                };
+                if let Some(waker) = waker {
+                    self.wake_waker(waker, how);
+                }
+            }
+            Step::Drop => {
+                let s = self.s.take().expect("stream alive");
+                drop(s);
+                self.after_stream_gone();
+                assert_eq!(
+                    self.m.borrow().source_drops,
+                    1,
+                    "dropping the stream drops the source once"
+                );
+            }
+            Step::IntoInner => {
+                let s = self.s.take().expect("stream alive");
+                let mut rest = s.into_rest();
+                self.after_stream_gone();
+                let (ended, pulled, blocked) = {
+                    let m = self.m.borrow();
+                    assert_eq!(m.source_drops, 0, "into_inner hands the source back");
+                    (m.ended, m.items.len(), m.blocked)
+                };
+                if !ended {
+                    // The source is positioned just after the last item pulled.
+                    self.m.borrow_mut().rest_pull = true;
+                    let got = rest.pull_one();
+                    let mut m = self.m.borrow_mut();
+                    m.rest_pull = false;
+                    if self.source == SourceKind::Stream && blocked {
+                        assert_eq!(got, Poll::Pending, "blocked source");
+                    } else if pulled < m.len {
+                        assert_eq!(got, Poll::Ready(Some(())), "source after into_inner");
+                        assert_eq!(m.items.len(), pulled + 1);
+                        assert_eq!(m.items[pulled].st, St::Unstarted);
+                        assert_eq!(
+                            (m.items[pulled].polls, m.items[pulled].fut_drops),
+                            (0, 1),
+                            "the item pulled after into_inner is item {pulled}, unpolled"
+                        );
+                    } else {
+                        assert_eq!(got, Poll::Ready(None), "source after into_inner");
+                    }
+                }
+                drop(rest);
+                assert_eq!(
+                    self.m.borrow().source_drops,
+                    1,
+                    "the source handed back drops once"
+                );
+            }
+        }
+        self.check();
+    }
+
+    /// After drop or `into_inner`: every future in flight and every output
+    /// waiting was dropped, exactly once.
+    fn after_stream_gone(&mut self) {
+        let mut m = self.m.borrow_mut();
+        let m = &mut *m;
+        for id in 0..m.items.len() {
+            let item = &mut m.items[id];
+            match item.st {
+                St::Running => {
+                    assert_eq!(item.fut_drops, 1, "in-flight future {id} dropped once");
+                    item.st = St::Cancelled { had_output: false };
+                    m.cancelled += 1;
+                }
+                St::Done => {
+                    assert_eq!(item.out_drops, 1, "waiting output {id} dropped once");
+                    item.st = St::Cancelled { had_output: true };
+                    m.cancelled += 1;
+                }
+                _ => {}
+            }
+        }
+        m.ready_order.clear();
+        self.last_pending = false;
+    }
+
+    fn poll(&mut self) {
+        let (invocations_before, was_done) = {
+            let mut m = self.m.borrow_mut();
+            m.call += 1;
+            m.in_call = true;
+            m.call_polls.clear();
+            m.pulls_in_call = 0;
+            m.source_panicked = false;
+            m.source_wake_outstanding = false;
+            (m.invocations, self.done)
+        };
+        let wakes_before = self.parent.wakes();
+        let s = self.s.as_mut().expect("stream alive");
+        let waker = &self.waker;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            Pin::new(s).poll_next(&mut Context::from_waker(waker))
+        }));
+        let wakes_during = self.parent.wakes() - wakes_before;
+        let mut guard = self.m.borrow_mut();
+        let m = &mut *guard;
+        m.in_call = false;
+        let call = m.call;
+        let expected = m.expected_panic.take();
+        if self.recall_source {
+            assert!(
+                m.invocations > invocations_before,
+                "a source that panicked is called again on the next poll"
+            );
+        }
+        self.recall_source = false;
+        if was_done {
+            assert_eq!(
+                m.invocations, invocations_before,
+                "no source call after the stream ended"
+            );
+        }
+        // Futures woken together are polled in the order they were woken.
+        let mut last = 0;
+        for &(id, first, stamp, self_woken) in &m.call_polls {
+            if first || self_woken {
+                continue;
+            }
+            assert!(
+                stamp > last,
+                "item {id} (woken at {stamp}) polled after one woken at {last}: {:?}",
+                m.call_polls
+            );
+            last = stamp;
+        }
+        self.pulled_in_poll = m.pulls_in_call > 0;
+        self.last_pending = false;
+        let poll = match result {
+            Err(payload) => {
+                let message = payload_message(&*payload);
+                assert_eq!(
+                    Some(message.as_str()),
+                    expected,
+                    "unexpected panic out of poll_next"
+                );
+                if message == SOURCE_PANIC {
+                    self.stats.source_panics += 1;
+                    self.recall_source = true;
+                } else {
+                    self.stats.future_panics += 1;
+                }
+                return;
+            }
+            Ok(poll) => {
+                assert_eq!(expected, None, "a panic on purpose did not come out");
+                poll
+            }
+        };
+        // Whenever `poll_next` returns, the slots are full unless the source
+        // has ended (or is pending, or an `Err` stopped the pulling).
+        let source = self.source;
+        let filled = |m: &Model| {
+            m.in_flight() >= m.limit
+                || m.ended
+                || m.stopping
+                || m.stopped
+                || source == SourceKind::Stream && m.blocked
+        };
+        match poll {
+            Poll::Pending => {
+                self.stats.pendings += 1;
+                assert!(!was_done, "Pending after None");
+                assert!(filled(m), "Pending with free slots and items left");
+                assert!(
+                    !m.expected_terminated(),
+                    "Pending with nothing in flight and the source ended"
+                );
+                if m.mode == Mode::InOrder {
+                    if let Some(front) = m
+                        .items
+                        .iter()
+                        .position(|it| matches!(it.st, St::Running | St::Done))
+                    {
+                        assert_ne!(
+                            m.items[front].st,
+                            St::Done,
+                            "Pending while the front item {front} has finished"
+                        );
+                    }
+                } else if let Some(id) = m.items.iter().position(|it| it.st == St::Done) {
+                    panic!("Pending while item {id} has finished");
+                }
+                let mut self_woken = false;
+                for (id, item) in m.items.iter().enumerate() {
+                    if item.st == St::Running && item.woken {
+                        assert!(
+                            item.self_woken && item.last_call == call,
+                            "Pending while item {id}, woken before the call, was not polled"
+                        );
+                        self_woken = true;
+                    }
+                }
+                assert_eq!(
+                    wakes_during > 0,
+                    self_woken,
+                    "Pending wakes its own task exactly when a future woke itself \
+                     during the call ({wakes_during} wakes)"
+                );
+                self.last_pending = true;
+                self.wakes_at_call_start = wakes_before;
+                drop(guard);
+            }
+            Poll::Ready(None) => {
+                assert_eq!(m.in_flight(), 0, "None with items in flight");
+                assert!(m.ended || m.stopped, "None before the source ended");
+                if !was_done {
+                    self.stats.ended += 1;
+                }
+                self.done = true;
+                drop(guard);
+            }
+            Poll::Ready(Some(item)) => {
+                assert!(!was_done, "an output after None");
+                let (out, err) = item.norm();
+                let id = out.id;
+                assert_eq!(
+                    m.items[id].st,
+                    St::Done,
+                    "item {id} yielded but its future has not finished (or it was yielded before)"
+                );
+                if m.mode == Mode::InOrder {
+                    let front = m
+                        .items
+                        .iter()
+                        .position(|it| matches!(it.st, St::Running | St::Done));
+                    assert_eq!(front, Some(id), "in-order output out of order");
+                    let position = m.ready_order.iter().position(|&r| r == id);
+                    m.ready_order
+                        .remove(position.expect("finished item in ready order"));
+                } else {
+                    assert_eq!(
+                        m.ready_order.pop_front(),
+                        Some(id),
+                        "outputs in completion order ({:?} left)",
+                        m.ready_order
+                    );
+                }
+                m.items[id].st = St::Yielded;
+                m.yielded += 1;
+                self.stats.outputs += 1;
+                if err {
+                    self.stats.errs += 1;
+                    assert_eq!(m.mode, Mode::Try);
+                    m.stopped = true;
+                    assert!(
+                        m.ready_order.is_empty(),
+                        "outputs finished before the Err come out before it: {:?}",
+                        m.ready_order
+                    );
+                    for id in 0..m.items.len() {
+                        let item = &mut m.items[id];
+                        match item.st {
+                            St::Running => {
+                                assert_eq!(
+                                    item.fut_drops, 1,
+                                    "the Err drops future {id} still in flight"
+                                );
+                                item.st = St::Cancelled { had_output: false };
+                                m.cancelled += 1;
+                            }
+                            St::Done => panic!("output {id} finished but lost at the Err"),
+                            _ => {}
+                        }
+                    }
+                }
+                assert!(
+                    filled(m),
+                    "an output returned before its slot was refilled (items left)"
+                );
+                drop(guard);
+                drop(out);
+            }
+        }
+    }
+
+    /// The model's rules, after every step.
+    fn check(&mut self) {
+        let m = self.m.borrow();
+        assert!(m.violations.is_empty(), "violations: {:#?}", m.violations);
+        let in_flight = m.in_flight();
+        if self.pulled_in_poll {
+            // Pulls stop at the bound (a held output whose refill panicked
+            // counts: its slot was refilled at most up to the bound).
+            assert!(
+                in_flight <= m.limit,
+                "pulled to {in_flight} in flight, limit {}",
+                m.limit
+            );
+        }
+        assert_eq!(
+            m.pulled(),
+            m.yielded + in_flight + m.panicked + m.cancelled,
+            "pulled == yielded + in_flight + panicked + cancelled"
+        );
+        for (id, item) in m.items.iter().enumerate() {
+            let drops = (item.fut_drops, item.out_drops);
+            let expected = match item.st {
+                St::Running => (0, 0),
+                St::Done => (1, 0),
+                St::Yielded => (1, 1),
+                St::Panicked => (1, 0),
+                St::Cancelled { had_output } => (1, usize::from(had_output)),
+                St::Unstarted => continue,
+            };
+            assert_eq!(
+                drops, expected,
+                "(future, output) drops of item {id} in {:?}",
+                item.st
+            );
+        }
+        if let Some(s) = &self.s {
+            assert_eq!(s.limit_(), m.limit, "limit()");
+            assert_eq!(s.in_flight_(), in_flight, "in_flight()");
+            assert_eq!(s.size_hint(), m.expected_hint(), "size_hint()");
+            assert_eq!(
+                s.is_terminated(),
+                m.expected_terminated(),
+                "is_terminated()"
+            );
+            let outstanding = m.items.iter().any(|it| it.st == St::Running && it.woken)
+                || m.source_wake_outstanding;
+            if self.last_pending && outstanding {
+                assert!(
+                    self.parent.wakes() > self.wakes_at_call_start,
+                    "lost wake: a future or the source was woken after Pending \
+                     but the task was not"
+                );
+            }
+        }
+    }
+
+    /// Completes and wakes everything and polls until `None`.
+    fn drain(&mut self) {
+        let cap = 8 * (self.len + 8) + 50;
+        for _ in 0..cap {
+            if self.done {
+                break;
+            }
+            if self.m.borrow().blocked {
+                self.exec(Step::Unblock { how: How::Here });
+            }
+            let running = self.m.borrow().running();
+            for item in running {
+                let (completed, woken) = {
+                    let m = self.m.borrow();
+                    (m.items[item].completed, m.items[item].woken)
+                };
+                if !completed {
+                    self.exec(Step::Complete {
+                        item,
+                        wake: Some(How::Here),
+                    });
+                } else if !woken {
+                    self.exec(Step::Wake {
+                        item,
+                        how: How::Here,
+                    });
+                }
+            }
+            self.exec(Step::Poll);
+        }
+        assert!(self.done, "the stream did not end within {cap} polls");
+        // Fused: `None` again, without calling the source.
+        self.exec(Step::Poll);
+        self.exec(Step::Drop);
+    }
+
+    /// After the stream is gone: everything dropped once; stale wakers still
+    /// work.
+    fn finish(&mut self) {
+        let stale = std::mem::take(&mut self.m.borrow_mut().stale);
+        for (i, waker) in stale.into_iter().enumerate() {
+            self.stats.stale_wakes_after_drop += 1;
+            match i % 3 {
+                0 => waker.wake(),
+                1 => self.helpers.wake(i % HELPERS, waker),
+                _ => {
+                    waker.wake_by_ref();
+                    drop(waker);
+                }
+            }
+        }
+        let m = self.m.borrow();
+        assert!(m.violations.is_empty(), "violations: {:#?}", m.violations);
+        assert_eq!(m.source_drops, 1, "source dropped once");
+        for (id, item) in m.items.iter().enumerate() {
+            assert_eq!(item.fut_drops, 1, "future of item {id} dropped once");
+            assert!(
+                !matches!(item.st, St::Running | St::Done),
+                "item {id} left in {:?}",
+                item.st
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<S>(
+    stream: S,
+    m: M,
+    rng: Rng,
+    setup: &Setup,
+    helpers: &Helpers,
+    log: &RefCell<Vec<Step>>,
+    stats: &mut Stats,
+) where
+    S: Stream + FusedStream + Unpin + Accessors,
+    S::Item: Norm,
+{
+    let parent = CountingWaker::new();
+    let waker = parent.waker();
+    let mut run = Run {
+        s: Some(stream),
+        m,
+        rng,
+        source: setup.source,
+        len: setup.len,
+        parent,
+        waker,
+        helpers,
+        log,
+        stats,
+        last_pending: false,
+        wakes_at_call_start: 0,
+        recall_source: false,
+        done: false,
+        pulled_in_poll: false,
+    };
+    // Lazy: building pulls and polls nothing.
+    assert_eq!(run.m.borrow().invocations, 0, "built stream pulled nothing");
+    run.check();
+    for _ in 0..setup.steps {
+        if run.s.is_none() {
+            break;
+        }
+        let step = run.gen_step();
+        run.exec(step);
+    }
+    if run.s.is_some() {
+        match setup.ending {
+            Ending::Drain => run.drain(),
+            Ending::Drop => run.exec(Step::Drop),
+            Ending::IntoInner => run.exec(Step::IntoInner),
+        }
+    }
+    run.finish();
+}
+
+fn run_schedule(seed: u64, helpers: &Helpers, log: &RefCell<Vec<Step>>, stats: &mut Stats) {
+    let mut rng = Rng::new(seed);
+    let setup = Setup::generate(&mut rng);
+    stats.schedules[setup.mode as usize][setup.source as usize] += 1;
+    let m: M = Rc::new(RefCell::new(Model::new(&setup)));
+    let iter = || SchedIter {
+        model: Rc::clone(&m),
+    };
+    let source = || SchedSource {
+        model: Rc::clone(&m),
+    };
+    let limit = setup.limit;
+    let m2 = Rc::clone(&m);
+    match (setup.mode, setup.source) {
+        (Mode::AsCompleted, SourceKind::Iter) => drive(
+            iter().map(plain).limited_as_completed(limit),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+        (Mode::InOrder, SourceKind::Iter) => drive(
+            iter().map(plain).limited_in_order(limit),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+        (Mode::Try, SourceKind::Iter) => drive(
+            iter().map(fallible).try_limited_as_completed(limit),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+        (Mode::AsCompleted, SourceKind::Stream) => drive(
+            LimitedAsCompletedStreamExt::limited_as_completed(
+                futures::StreamExt::map(source(), plain),
+                limit,
+            ),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+        (Mode::InOrder, SourceKind::Stream) => drive(
+            LimitedAsCompletedStreamExt::limited_in_order(
+                futures::StreamExt::map(source(), plain),
+                limit,
+            ),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+        (Mode::Try, SourceKind::Stream) => drive(
+            LimitedAsCompletedStreamExt::try_limited_as_completed(
+                futures::StreamExt::map(source(), fallible),
+                limit,
+            ),
+            m2,
+            rng,
+            &setup,
+            helpers,
+            log,
+            stats,
+        ),
+    }
+    // Break the model's cycle through kept wakers, if any were left.
+    m.borrow_mut().stale.clear();
+}
+
+/// Runs schedule `seed`; on failure prints its seed, setup and steps and
+/// fails.
+fn run_reported(seed: u64, helpers: &Helpers, stats: &mut Stats, verbose: bool) {
+    let log = RefCell::new(Vec::new());
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        run_schedule(seed, helpers, &log, stats);
+    }));
+    if verbose || result.is_err() {
+        let setup = Setup::generate(&mut Rng::new(seed));
+        let steps = log.borrow();
+        eprintln!(
+            "schedule SCHEDULE_SEED={seed:#x} {}: {setup:?}",
+            if result.is_err() { "FAILED" } else { "passed" }
+        );
+        eprintln!("{} steps:", steps.len());
+        for (i, step) in steps.iter().enumerate() {
+            eprintln!("  {i:4}: {step:?}");
+        }
+        if result.is_err() {
+            eprintln!("replay: SCHEDULE_SEED={seed:#x} cargo test --test schedules -- --nocapture");
+        }
+    }
+    if let Err(payload) = result {
+        panic::resume_unwind(payload);
+    }
+}
+
+/// Keeps the panics on purpose out of the test output.
+fn quiet_panics_on_purpose() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let message = payload_message(info.payload());
+            if message != FUTURE_PANIC && message != SOURCE_PANIC {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn parse_u64(text: &str) -> u64 {
+    let text = text.trim().replace('_', "");
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .unwrap_or_else(|_| panic!("not a number: {text}"))
+}
+
+fn master_seed() -> u64 {
+    match std::env::var("SCHEDULE_MASTER_SEED") {
+        Ok(text) if text == "random" => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            Rng::new(nanos).next_u64()
+        }
+        Ok(text) => parse_u64(&text),
+        Err(_) => DEFAULT_MASTER_SEED,
+    }
+}
+
+#[test]
+fn random_schedules_keep_every_rule_of_the_model() {
+    quiet_panics_on_purpose();
+    let helpers = Helpers::new(HELPERS);
+    let mut stats = Stats::default();
+    if let Ok(seed) = std::env::var("SCHEDULE_SEED") {
+        run_reported(parse_u64(&seed), &helpers, &mut stats, true);
+        return;
+    }
+    let count = std::env::var("SCHEDULES").map_or(
+        if cfg!(miri) {
+            MIRI_SCHEDULES
+        } else {
+            DEFAULT_SCHEDULES
+        },
+        |text| parse_u64(&text),
+    );
+    let master = master_seed();
+    println!("schedules: {count}, master seed: SCHEDULE_MASTER_SEED={master:#x}");
+    let start = std::time::Instant::now();
+    for index in 0..count {
+        run_reported(schedule_seed(master, index), &helpers, &mut stats, false);
+    }
+    println!(
+        "{count} schedules in {:.1?}; by mode x source (iter, stream): {:?}",
+        start.elapsed(),
+        stats.schedules
+    );
+    println!(
+        "outputs {}, Pending {}, future panics {}, source panics {}, Errs {}, \
+         ended {}, stale wakes after drop {}",
+        stats.outputs,
+        stats.pendings,
+        stats.future_panics,
+        stats.source_panics,
+        stats.errs,
+        stats.ended,
+        stats.stale_wakes_after_drop
+    );
+    for (name, n) in STEP_KINDS.iter().zip(stats.steps) {
+        println!("  {name:>12}: {n}");
+    }
+    if count >= 1_000 {
+        // The generator reaches every kind of step and every stream type.
+        for (name, n) in STEP_KINDS.iter().zip(stats.steps) {
+            assert!(n > 0, "no {name} step in {count} schedules");
+        }
+        for row in stats.schedules {
+            assert!(row.iter().all(|&n| n > 0), "a stream type never ran");
+        }
+        assert!(stats.future_panics > 0 && stats.source_panics > 0 && stats.errs > 0);
+    }
+}
