@@ -173,6 +173,10 @@ where
     /// If a future fails on its very first poll, pulling stops right there, and
     /// outputs that finished before it still come out first.
     ///
+    /// Because any output may be the last, the stream's
+    /// [`size_hint`](futures_core::Stream::size_hint) gives a lower bound of at
+    /// most 1; the upper bound is as for `limited_as_completed`.
+    ///
     /// Compared with `limited_as_completed(n)` followed by `try_next()?`, which
     /// also stops at the first error and drops what is in flight when the
     /// stream is dropped: that one has already pulled the refill for the
