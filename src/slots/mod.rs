@@ -63,7 +63,7 @@ use self::waker::{locate, segment_len, NodeRef, Shared, NIL};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SlotId(usize);
 
-/// A singly linked list of slot ids threaded through the slots themselves.
+/// A singly linked list of node ids, threaded through the nodes' `next`.
 #[derive(Clone, Copy, Debug)]
 struct List {
     head: usize,
@@ -75,6 +75,19 @@ impl List {
         head: NIL,
         tail: NIL,
     };
+
+    /// Appends `other` (whose last node already links to [`NIL`]) to `self`.
+    fn append(&mut self, other: List, shared: &Shared) {
+        if other.head == NIL {
+            return;
+        }
+        if self.tail == NIL {
+            self.head = other.head;
+        } else {
+            shared.node(self.tail).set_next(other.head);
+        }
+        self.tail = other.tail;
+    }
 }
 
 /// One slot: 64 bytes for small futures and outputs, so one cache line.
@@ -282,7 +295,8 @@ impl<Fut: Future> Slots<Fut> {
         node
     }
 
-    /// The tag given to [`insert`](Self::insert) for the slot's occupant.
+    /// The tag given to [`insert_and_poll`](Self::insert_and_poll) for the
+    /// slot's occupant.
     #[cfg(test)]
     fn tag(&mut self, id: SlotId) -> usize {
         self.slot_mut(id.0).tag
@@ -355,16 +369,9 @@ impl<Fut: Future> Slots<Fut> {
     pub(crate) fn begin_round(&mut self) {
         self.round = self.round.wrapping_add(1);
         self.drained = false;
-        if self.deferred.head != NIL {
-            self.shared
-                .node(self.deferred.tail)
-                .set_next(self.ready.head);
-            if self.ready.tail == NIL {
-                self.ready.tail = self.deferred.tail;
-            }
-            self.ready.head = self.deferred.head;
-            self.deferred = List::EMPTY;
-        }
+        let ready = core::mem::replace(&mut self.ready, self.deferred);
+        self.ready.append(ready, &self.shared);
+        self.deferred = List::EMPTY;
     }
 
     /// The next woken slot to poll in this round, in wake order; `None` when
@@ -397,12 +404,11 @@ impl<Fut: Future> Slots<Fut> {
                         // Polled once in this round already: it stays queued
                         // (so no wake is lost) and goes first next round.
                         self.shared.node(node).set_next(NIL);
-                        if self.deferred.tail == NIL {
-                            self.deferred.head = node;
-                        } else {
-                            self.shared.node(self.deferred.tail).set_next(node);
-                        }
-                        self.deferred.tail = node;
+                        let single = List {
+                            head: node,
+                            tail: node,
+                        };
+                        self.deferred.append(single, &self.shared);
                         continue;
                     }
                     self.shared.node(node).dequeue();
@@ -428,15 +434,11 @@ impl<Fut: Future> Slots<Fut> {
             oldest = node;
             node = below;
         }
-        if oldest == NIL {
-            return;
-        }
-        if self.ready.tail == NIL {
-            self.ready.head = oldest;
-        } else {
-            self.shared.node(self.ready.tail).set_next(oldest);
-        }
-        self.ready.tail = newest;
+        let taken = List {
+            head: oldest,
+            tail: newest,
+        };
+        self.ready.append(taken, &self.shared);
     }
 
     /// Prepares to return `Pending`: registers `waker` as the task to wake

@@ -1,17 +1,17 @@
 //! Per-slot wakers and the ready queue they push onto.
 //!
-//! Every slot owns one [`Node`] for the life of the stream: the same node
-//! wakes whichever future occupies the slot, so a refill allocates nothing.
-//! Nodes are allocated a segment at a time (segment `k` holds `2^k` of them,
-//! see [`locate`]) and never move; a [`Waker`] for a slot is a raw pointer to
-//! its node, and every waker, wherever it is cloned to, holds one strong count
-//! of the [`Shared`] state that owns all the segments. So a waker may outlive
-//! the stream: it then pushes onto a queue nobody reads, and the last waker to
-//! go frees the nodes.
+//! Each slot is served by one [`Node`] at a time, kept across refills while
+//! it is idle (see `mod.rs`), so a refill allocates nothing. Nodes are
+//! allocated a segment at a time (segment `k` holds `2^k` of them, see
+//! [`locate`]) and never move; a [`Waker`] for a slot is a raw pointer to its
+//! node, and every owned waker, wherever it is cloned to, holds one strong
+//! count of the [`Shared`] state that owns all the segments. So a waker may
+//! outlive the stream: it then pushes onto a queue nobody reads, and the last
+//! waker to go frees the nodes.
 //!
 //! # Protocol
 //!
-//! Waking a slot pushes its id onto a lock-free stack ([`Shared::head`]); the
+//! Waking a node pushes its id onto a lock-free stack ([`Shared::head`]); the
 //! stream takes the whole stack at once and reverses it, which yields the
 //! woken ids in the order they were woken.
 //!
@@ -27,6 +27,10 @@
 //!   made it non-empty already did. Before the stream returns `Pending` it
 //!   registers the parent waker and then looks at the stack: a push that the
 //!   registration missed is seen by that look (see [`Shared::is_empty`]).
+//! * A wake that finds `queued` already set returns at once, even if the
+//!   waker that set it has not pushed yet; the stream may then take an empty
+//!   stack and return `Pending`. Nothing is lost: that push is still to come,
+//!   and it wakes the parent (the loom model of stale wakes covers this).
 
 use alloc::boxed::Box;
 use core::mem::ManuallyDrop;
