@@ -80,19 +80,20 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         item: (usize, Output<S>),
         cx: &mut Context<'_>,
     ) -> Poll<Option<(usize, Output<S>)>> {
-        if P::stop(&item.1) {
+        // Held while the slots change: if that panics (in `poll_pull`, a
+        // refill's first poll, or a future's `Drop`), the item comes out of
+        // the next poll.
+        let stop = P::stop(&item.1);
+        self.held = Some(item);
+        if stop {
             self.source_done = true;
-            // Keep the item and install the empty arena before the old one
-            // drops: if a future panics in `Drop`, the stream is consistent
-            // and the item comes out of the next poll, as after a refill that
-            // panics.
-            self.held = Some(item);
+            // The empty arena is installed before the old one drops, so a
+            // future that panics in `Drop` leaves a consistent stream.
             drop(mem::take(&mut self.finished));
             drop(mem::replace(&mut self.slots, Slots::new()));
-            return Poll::Ready(self.held.take());
+        } else {
+            self.fill(cx);
         }
-        self.held = Some(item);
-        self.fill(cx);
         Poll::Ready(self.held.take())
     }
 
@@ -168,7 +169,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
                 return self.yield_item((tag, output), cx);
             }
         }
-        if self.source_done && self.slots.in_use() == 0 && self.finished.is_empty() {
+        if self.is_terminated() {
             return Poll::Ready(None);
         }
         self.slots.park(cx.waker());

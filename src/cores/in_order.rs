@@ -140,7 +140,7 @@ impl<S: Source> Core for InOrderCore<S> {
                 self.slots.store_output(id, output);
             }
         }
-        if self.source_done && self.slots.in_use() == 0 {
+        if self.is_terminated() {
             return Poll::Ready(None);
         }
         self.slots.park(cx.waker());
