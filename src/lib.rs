@@ -42,6 +42,80 @@
 //! # });
 //! ```
 //!
+//! # Guarantees
+//!
+//! Every stream type of the crate keeps these promises. They are the
+//! contract: each has tests that would fail without it, and the tests name
+//! the number they defend ("Guarantee 6").
+//!
+//! 1. **Lazy.** Building a stream pulls nothing from the source and polls
+//!    nothing.
+//! 2. **Refill before yield.** The first poll pulls up to `limit` items and
+//!    polls each once. Each completion frees a place, which is refilled from
+//!    the source, and the new future polled once, *before* that poll returns
+//!    the output; a future that finishes on that first poll keeps its place
+//!    until its output is handed out by a later poll. Whenever `poll_next`
+//!    returns, `pulled == yielded + in_flight`, and fewer than `limit` items
+//!    are in flight only if the source has ended or is `Pending` (or the limit
+//!    was lowered and the excess has not finished). A source that ended is
+//!    never called again; one that panicked is called again on the next poll;
+//!    if the refill after a completion panics, the completed output is kept
+//!    and comes out of a later poll. A consequence: `.take(k)` on the stream
+//!    pulls `limit + k` items.
+//! 3. **Bound.** At most `limit` futures exist at any moment (pulled, and
+//!    neither finished nor dropped), and finished outputs waiting to be handed
+//!    out count against the limit too: an item is pulled only while fewer than
+//!    `limit` are in flight, not counting the output the call is about to
+//!    return. Lowering the limit cancels nothing: the excess is let finish,
+//!    and nothing new is pulled until fewer than the new limit are in flight.
+//! 4. **Order.** The completion-order streams hand outputs out in the order
+//!    the futures completed, as the stream saw it (a completion is seen when
+//!    the stream polls the future); futures woken together are polled in the
+//!    order they were woken, a future woken twice is polled once, in its
+//!    first wake's place; futures that finish on their first poll come out in
+//!    input order. The in-order streams hand outputs out in input order.
+//! 5. **Cost.** A poll costs time in proportion to the futures woken since
+//!    the last one, not to `limit`: a future that was not woken is not
+//!    polled. No allocation happens per future once its slot exists, and
+//!    slots are created only as items arrive (`limit = usize::MAX` over ten
+//!    items allocates for ten). Memory is bounded by the items alive at once,
+//!    however many pass through an endless source: a waker that outlives its
+//!    future, even one kept forever, costs its own small record and nothing
+//!    more.
+//! 6. **Fair.** One call polls each future at most once (a refill's first
+//!    poll counts). When futures keep waking themselves, the stream returns
+//!    `Pending` after waking its own task instead of spinning; with nothing
+//!    woken it returns `Pending` and does not wake itself. No future starves:
+//!    a woken future is polled before the output of any item pulled after its
+//!    wake is handed out, so refills that finish at once (cache hits, ready
+//!    values) cannot hold back a future that was woken before them.
+//! 7. **Drop.** Dropping a stream drops every future in flight, every output
+//!    not yet handed out, and the source, each exactly once. `into_inner`
+//!    drops the same and hands the source back, positioned just after the
+//!    last item pulled, so nothing that was not started is lost.
+//! 8. **Panics.** A panic in a future or in the source comes out of the call
+//!    that polled it. The panicking future is dropped and its place freed; the
+//!    stream stays usable, and polling it again goes on with the other
+//!    futures, none lost, none handed out twice.
+//! 9. **Bad limit.** A limit of 0, at construction or in `set_limit`, panics
+//!    at the caller's location with a message that names the method and the
+//!    value (pass `usize::MAX` for no bound), rather than hanging.
+//! 10. **Progress while busy.** `poll_progress` and `progress_while` advance
+//!     the futures in flight while the caller works on an output, without
+//!     handing out an output and without pulling from the source; rules 4 to
+//!     6 and 8 hold for them as for `poll_next`, and a future that finishes
+//!     keeps its place, its output held for a later `poll_next`.
+//! 11. **Fail fast.** The `try_` streams pull nothing after the first `Err`
+//!     and drop the futures still running that it makes moot; they hand out
+//!     what the matching plain stream would have, up to and including that
+//!     `Err`, and then end.
+//! 12. **Bookkeeping and traits.** `in_flight` counts items pulled and
+//!     neither handed out nor dropped; `size_hint` adds the source's hint with
+//!     saturating arithmetic and is exactly `(in_flight, Some(in_flight))` once
+//!     the source has ended; every stream is a `FusedStream`, `Unpin` whatever
+//!     the futures, `Send`/`Sync` when the source, futures and outputs are,
+//!     and `Debug` without asking anything of them.
+//!
 //! # Runtimes
 //!
 //! The crate uses no executor-specific primitive: the streams run under

@@ -1,4 +1,4 @@
-//! SPEC rules 8 and 9: panicking futures and iterators, and the limit-0 panic at the caller's location.
+//! Guarantees 8 and 9 (crate docs): panicking futures and iterators, and the limit-0 panic at the caller's location.
 
 mod common;
 

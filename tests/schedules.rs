@@ -502,7 +502,7 @@ impl Model {
         }
     }
 
-    /// What SPEC says `size_hint` is.
+    /// What Guarantee 12 says `size_hint` is.
     fn expected_hint(&self) -> (usize, Option<usize>) {
         let in_flight = self.in_flight();
         let (low, high) = if self.ended || self.stopping || self.stopped {

@@ -1,4 +1,4 @@
-//! SPEC rules 1–7 for `LimitedAsCompleted`, and its methods and traits, checked by hand-polling.
+//! Guarantees 1–7 (crate docs) for `LimitedAsCompleted`, and its methods and traits, checked by hand-polling.
 
 mod common;
 
