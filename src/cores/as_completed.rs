@@ -17,19 +17,18 @@ type Output<S> = <<S as Source>::Future as Future>::Output;
 /// policy `P` says so.
 pub(crate) struct AsCompletedCore<S: Source, P = Never> {
     source: S,
-    /// The source has ended, or the stream stopped for good.
+    /// The source has ended, or an output stopped the stream: pull nothing
+    /// more.
     source_done: bool,
-    /// An output that stops the stream has finished: pull nothing more.
-    stopping: bool,
     slots: Slots<S::Future>,
     limit: usize,
     /// Items pulled so far; the next item's tag.
     pulled: usize,
-    /// Outputs of futures that finished on their first poll, oldest first.
-    /// They count as in flight (they take a place under `limit`) but not as
-    /// slots: a finished future's slot is freed at once, so the next refill
-    /// reuses a slot that is still in cache, and the outputs are read in
-    /// order from one compact ring.
+    /// Outputs of futures that finished, in the order the engine saw them
+    /// finish, oldest first. They count as in flight (they take a place
+    /// under `limit`) but not as slots: a finished future's slot is freed at
+    /// once, so the next refill reuses a slot that is still in cache, and the
+    /// outputs are read in order from one compact ring.
     finished: VecDeque<(usize, Output<S>)>,
     /// An output whose slot is already free, kept while the slot is refilled
     /// (and across a poll if the refill panics).
@@ -42,7 +41,6 @@ impl<S: Source, P> AsCompletedCore<S, P> {
         Self {
             source,
             source_done: false,
-            stopping: false,
             slots: Slots::new(),
             limit,
             pulled: 0,
@@ -71,9 +69,35 @@ impl<S: Source, P> AsCompletedCore<S, P> {
 }
 
 impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
+    /// Queues the output of a future that finished. An output that stops the
+    /// stream drops every future still running (they would finish after it)
+    /// and ends the pulling; the outputs queued before it stay.
+    #[inline]
+    fn finish(&mut self, tag: usize, output: Output<S>) {
+        let stop = P::stop(&output);
+        self.finished.push_back((tag, output));
+        if stop {
+            self.source_done = true;
+            // The empty arena is installed before the old one drops, so a
+            // future that panics in `Drop` leaves a consistent stream.
+            drop(mem::replace(&mut self.slots, Slots::new()));
+        }
+    }
+
+    /// Polls every future woken before this call, once each, in wake order,
+    /// and queues the outputs of those that finish.
+    #[inline]
+    fn poll_woken(&mut self) {
+        while let Some(id) = self.slots.next_woken() {
+            if let Poll::Ready(output) = self.slots.poll(id) {
+                let tag = self.slots.release(id);
+                self.finish(tag, output);
+            }
+        }
+    }
+
     /// Yields `item`, refilling the slot it freed first. If the refill
-    /// panics, `item` is kept and yielded by the next poll. An item that stops
-    /// the stream drops everything in flight instead and is yielded last.
+    /// panics, `item` is kept and yielded by the next poll.
     #[inline]
     fn yield_item(
         &mut self,
@@ -83,36 +107,23 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         // Held while the slots change: if that panics (in `poll_pull`, a
         // refill's first poll, or a future's `Drop`), the item comes out of
         // the next poll.
-        let stop = P::stop(&item.1);
         self.held = Some(item);
-        if stop {
-            self.source_done = true;
-            // The empty arena is installed before the old one drops, so a
-            // future that panics in `Drop` leaves a consistent stream.
-            drop(mem::take(&mut self.finished));
-            drop(mem::replace(&mut self.slots, Slots::new()));
-        } else {
-            self.fill(cx);
-        }
+        self.fill(cx);
         Poll::Ready(self.held.take())
     }
 
-    /// Pulls and polls once new futures until `limit` slots are taken or the
-    /// source has nothing more right now.
+    /// Pulls and polls once new futures until `limit` items are in flight or
+    /// the source has nothing more right now.
     #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
-        while !self.source_done
-            && !self.stopping
-            && self.slots.in_use() + self.finished.len() < self.limit
-        {
+        while !self.source_done && self.slots.in_use() + self.finished.len() < self.limit {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
                     if let (id, Poll::Ready(output)) = self.slots.insert_and_poll(future, tag) {
                         self.slots.release(id);
-                        self.stopping = P::stop(&output);
-                        self.finished.push_back((tag, output));
+                        self.finish(tag, output);
                     }
                 }
                 Poll::Ready(None) => self.source_done = true,
@@ -143,9 +154,8 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let source_done = self.source_done || self.stopping;
         let (low, high) =
-            size_hint::with_source(self.in_flight(), self.source.size_hint(), source_done);
+            size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done);
         if P::MAY_STOP {
             (low.min(1), high)
         } else {
@@ -156,21 +166,30 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
     #[inline]
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         self.slots.begin_round();
+        // Refill first: a source that panicked in the last call is called
+        // again in this one. Then every future woken before this call, before
+        // an output is handed out: an output queued earlier (a refill that
+        // finished on its first poll, say) never holds back their polls.
         self.fill(cx);
+        self.poll_woken();
         if let Some(item) = self.held.take() {
             return Poll::Ready(Some(item));
         }
         if let Some(item) = self.finished.pop_front() {
             return self.yield_item(item, cx);
         }
-        while let Some(id) = self.slots.next_woken() {
-            if let Poll::Ready(output) = self.slots.poll(id) {
-                let tag = self.slots.release(id);
-                return self.yield_item((tag, output), cx);
-            }
-        }
         if self.is_terminated() {
             return Poll::Ready(None);
+        }
+        self.slots.park(cx.waker());
+        Poll::Pending
+    }
+
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.slots.begin_round();
+        self.poll_woken();
+        if self.slots.running() == 0 {
+            return Poll::Ready(());
         }
         self.slots.park(cx.waker());
         Poll::Pending

@@ -2,18 +2,22 @@
 
 use alloc::collections::VecDeque;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
-use super::Core;
+use super::{Core, Never, Stop};
 use crate::size_hint;
 use crate::slots::{SlotId, Slots};
 use crate::source::Source;
 
 type Output<S> = <<S as Source>::Future as Future>::Output;
 
-/// The input-order engine over any [`Source`].
-pub(crate) struct InOrderCore<S: Source> {
+/// The input-order engine over any [`Source`], stopping early where the
+/// policy `P` says so.
+pub(crate) struct InOrderCore<S: Source, P = Never> {
     source: S,
+    /// The source has ended, or an output stopped the stream: pull nothing
+    /// more.
     source_done: bool,
     slots: Slots<S::Future>,
     limit: usize,
@@ -26,9 +30,13 @@ pub(crate) struct InOrderCore<S: Source> {
     /// An output whose slot is already free, kept while the slot is refilled
     /// (and across a poll if the refill panics).
     held: Option<(usize, Output<S>)>,
+    /// The tag of the first item, in input order, whose output stops the
+    /// stream: every item after it is dropped.
+    stop_at: Option<usize>,
+    policy: PhantomData<P>,
 }
 
-impl<S: Source> InOrderCore<S> {
+impl<S: Source, P> InOrderCore<S, P> {
     pub(crate) fn new(source: S, limit: usize) -> Self {
         Self {
             source,
@@ -38,6 +46,8 @@ impl<S: Source> InOrderCore<S> {
             pulled: 0,
             order: VecDeque::new(),
             held: None,
+            stop_at: None,
+            policy: PhantomData,
         }
     }
 
@@ -73,6 +83,53 @@ impl<S: Source> InOrderCore<S> {
         None
     }
 
+    /// Drops every item after the one that stopped the stream, newest first.
+    /// Each entry is removed before its slot is cleared, so if a `Drop`
+    /// panics, the next call goes on where this one stopped.
+    fn cancel_after_stop(&mut self) {
+        let Some(stop_at) = self.stop_at else {
+            return;
+        };
+        while let Some(&(id, tag)) = self.order.back() {
+            if tag <= stop_at {
+                break;
+            }
+            self.order.pop_back();
+            if self.slots.holds(id, tag) {
+                self.slots.cancel(id);
+            }
+        }
+    }
+}
+
+impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
+    /// Keeps a finished future's output in its slot. An output that stops
+    /// the stream ends the pulling and drops every item after it in input
+    /// order; the items before it run on.
+    #[inline]
+    fn finish(&mut self, id: SlotId, output: Output<S>) {
+        let stop = P::stop(&output);
+        let tag = self.slots.store_output(id, output);
+        if stop {
+            self.source_done = true;
+            if self.stop_at.map_or(true, |stop_at| tag < stop_at) {
+                self.stop_at = Some(tag);
+            }
+            self.cancel_after_stop();
+        }
+    }
+
+    /// Polls every future woken before this call, once each, in wake order,
+    /// and keeps the outputs of those that finish in their slots.
+    #[inline]
+    fn poll_woken(&mut self) {
+        while let Some(id) = self.slots.next_woken() {
+            if let Poll::Ready(output) = self.slots.poll(id) {
+                self.finish(id, output);
+            }
+        }
+    }
+
     /// Pulls and polls once new futures until `limit` slots are taken or the
     /// source has nothing more right now.
     #[inline]
@@ -87,7 +144,7 @@ impl<S: Source> InOrderCore<S> {
                     let (id, poll) = self.slots.insert_and_poll(future, tag);
                     self.order.push_back((id, tag));
                     if let Poll::Ready(output) = poll {
-                        self.slots.store_output(id, output);
+                        self.finish(id, output);
                     }
                 }
                 Poll::Ready(None) => self.source_done = true,
@@ -97,7 +154,7 @@ impl<S: Source> InOrderCore<S> {
     }
 }
 
-impl<S: Source> Core for InOrderCore<S> {
+impl<S: Source, P: Stop<Output<S>>> Core for InOrderCore<S, P> {
     type Output = Output<S>;
 
     fn limit(&self) -> usize {
@@ -117,31 +174,44 @@ impl<S: Source> Core for InOrderCore<S> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done)
+        let (low, high) =
+            size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done);
+        if P::MAY_STOP {
+            (low.min(1), high)
+        } else {
+            (low, high)
+        }
     }
 
     #[inline]
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         self.slots.begin_round();
+        self.cancel_after_stop();
+        // As in the completion-order core: refill, then every future woken
+        // before this call, then hand out.
         self.fill(cx);
+        self.poll_woken();
         if let Some(item) = self.held.take() {
             return Poll::Ready(Some(item));
         }
-        loop {
-            if let Some(item) = self.pop_front_finished() {
-                self.held = Some(item);
-                self.fill(cx);
-                return Poll::Ready(self.held.take());
-            }
-            let Some(id) = self.slots.next_woken() else {
-                break;
-            };
-            if let Poll::Ready(output) = self.slots.poll(id) {
-                self.slots.store_output(id, output);
-            }
+        if let Some(item) = self.pop_front_finished() {
+            self.held = Some(item);
+            self.fill(cx);
+            return Poll::Ready(self.held.take());
         }
         if self.is_terminated() {
             return Poll::Ready(None);
+        }
+        self.slots.park(cx.waker());
+        Poll::Pending
+    }
+
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.slots.begin_round();
+        self.cancel_after_stop();
+        self.poll_woken();
+        if self.slots.running() == 0 {
+            return Poll::Ready(());
         }
         self.slots.park(cx.waker());
         Poll::Pending

@@ -33,6 +33,10 @@ pub(crate) trait Core {
     /// Polls for the next output, with its position in the input.
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Self::Output)>>;
 
+    /// Polls the futures woken since the last call without handing out an
+    /// output or pulling: `Ready` once no future is running.
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+
     fn is_terminated(&self) -> bool {
         self.source_done() && self.in_flight() == 0
     }

@@ -448,6 +448,123 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
 }
 
 // ---------------------------------------------------------------------------
+// (e) Reusing retired nodes behind one whose waker is kept forever.
+
+/// Completes the probe in `id` by its own wake, polls it in a round and frees
+/// its slot. `stale` is the thread that may hold a stale wake of the same
+/// node: if that wake claimed the node just before the own wake (which then
+/// pushed nothing) and has not pushed yet, the round finds nothing, and the
+/// thread's push delivers the wake (as in model c); it is joined then.
+fn finish_by_own_wake(
+    slots: &mut Slots<Probe>,
+    id: SlotId,
+    log: &ProbeLog,
+    parent: &Waker,
+    stale: &mut Option<thread::JoinHandle<()>>,
+) {
+    log.finish.set(true);
+    let node = node_of(slots, id);
+    slots.shared.node(node).waker_ref().wake_by_ref();
+    if poll_next(slots, parent).contains(&id) {
+        return;
+    }
+    stale
+        .take()
+        .expect("no other waker could have claimed the node")
+        .join()
+        .unwrap();
+    assert!(
+        poll_next(slots, parent).contains(&id),
+        "the own wake was lost"
+    );
+}
+
+/// Puts a new pending probe tagged `tag` into the arena (a refill).
+fn refill(
+    slots: &mut Slots<Probe>,
+    signal: &Arc<AtomicUsize>,
+    tag: usize,
+) -> (SlotId, Rc<ProbeLog>) {
+    let (probe, log) = Probe::new(signal);
+    let (id, poll) = slots.insert_and_poll(probe, tag);
+    assert!(poll.is_pending());
+    (id, log)
+}
+
+/// A's waker is kept for the whole model, so A's node, retired at the first
+/// refill, is never idle. B's waker is woken and dropped on another thread
+/// at any point. Then C and D pass through the slot, each keeping a waker
+/// until its slot is refilled, so that every refill looks for a retired node
+/// to reuse: the oldest first (A's, held: it goes to the back), then, with
+/// the loom threshold of 2, a sweep. B's node may be reused once its waker
+/// is gone and its wake taken, and never before: no occupant is ever polled
+/// by B's waker, and A's node is never handed out while its waker lives.
+#[test]
+fn retired_node_is_reused_only_once_no_waker_of_it_can_push() {
+    use std::sync::atomic::{AtomicUsize as Count, Ordering::Relaxed};
+    let reused = std::sync::Arc::new(Count::new(0));
+    let fresh = std::sync::Arc::new(Count::new(0));
+    let (reused2, fresh2) = (reused.clone(), fresh.clone());
+    check("e: node reuse behind a waker kept forever", move || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let parent = Parent::new();
+        let parent_waker = Parent::waker(&parent);
+        let (mut slots, a, log_a) = one_slot(&signal);
+        let node_a = node_of(&mut slots, a);
+        let forever = owned_waker(&mut slots, a);
+        let mut none = None;
+        finish_by_own_wake(&mut slots, a, &log_a, &parent_waker, &mut none);
+        let (b, log_b) = refill(&mut slots, &signal, 1);
+        let node_b = node_of(&mut slots, b);
+        assert_ne!(node_b, node_a, "A's node handed out while its waker lives");
+        let stale = owned_waker(&mut slots, b);
+        let mut thread = Some(thread::spawn(move || stale.wake()));
+
+        // B finishes; C takes the slot and keeps a waker until D replaces it.
+        finish_by_own_wake(&mut slots, b, &log_b, &parent_waker, &mut thread);
+        let (c, log_c) = refill(&mut slots, &signal, 2);
+        let node_c = node_of(&mut slots, c);
+        assert_ne!(node_c, node_a, "A's node handed out while its waker lives");
+        let keep_c = owned_waker(&mut slots, c);
+        let mut none = None;
+        finish_by_own_wake(&mut slots, c, &log_c, &parent_waker, &mut none);
+        let (d, log_d) = refill(&mut slots, &signal, 3);
+        let node_d = node_of(&mut slots, d);
+        assert_ne!(node_d, node_a, "A's node handed out while its waker lives");
+        drop(keep_c);
+        if node_d == node_b || node_c == node_b {
+            reused2.fetch_add(1, Relaxed);
+        } else {
+            fresh2.fetch_add(1, Relaxed);
+        }
+
+        // Whenever B's stale wake lands, it polls nothing: not C, not D.
+        if let Some(thread) = thread {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            settle(&mut slots, &parent_waker),
+            0,
+            "a stale wake polled an occupant"
+        );
+        assert_eq!(log_c.polls.get(), 2, "C polled by another's waker");
+        assert_eq!(log_d.polls.get(), 1, "D polled by another's waker");
+        assert!(
+            slots.shared.node(node_b).is_idle(),
+            "B's node still looks wakeable after its waker is gone"
+        );
+        assert!(slots.nodes() <= 4, "{} nodes for one slot", slots.nodes());
+        drop(forever);
+        drop(parent_waker);
+    });
+    let (reused, fresh) = (reused.load(Relaxed), fresh.load(Relaxed));
+    std::println!(
+        "    B's node served C or D in {reused} interleavings; both got other nodes in {fresh}"
+    );
+    assert!(reused > 0 && fresh > 0, "both reuse outcomes explored");
+}
+
+// ---------------------------------------------------------------------------
 // (d) A waker outliving the dropped stream.
 
 /// A waker is cloned, woken and dropped on another thread while the stream

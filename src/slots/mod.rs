@@ -59,6 +59,11 @@ use core::task::{Context, Poll, Waker};
 use self::sync::Arc;
 use self::waker::{locate, segment_len, NodeRef, Shared, NIL};
 
+/// The length of `retired` at which the first sweep for idle nodes happens
+/// (see [`Slots::fresh_node`]); 2 under loom, so that a small model reaches
+/// the sweep.
+const SWEEP_MIN: usize = if cfg!(loom) { 2 } else { 8 };
+
 /// Index of a slot in a [`Slots`] arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SlotId(usize);
@@ -87,6 +92,55 @@ impl List {
             shared.node(self.tail).set_next(other.head);
         }
         self.tail = other.tail;
+    }
+}
+
+/// The free slots, linked through their `link`, and how many slots are
+/// taken: the bookkeeping every operation that frees a slot updates.
+#[derive(Debug)]
+struct FreeList {
+    /// The first free slot, [`NIL`] when none is.
+    head: usize,
+    /// Slots taken: running, or holding an output.
+    in_use: usize,
+    /// Slots whose future is still running (a subset of `in_use`).
+    running: usize,
+}
+
+impl FreeList {
+    const EMPTY: Self = Self {
+        head: NIL,
+        in_use: 0,
+        running: 0,
+    };
+
+    /// Takes the first free slot's id, given a way to read a slot's `link`.
+    fn pop(&mut self, link_of: impl FnOnce(usize) -> usize) -> Option<usize> {
+        if self.head == NIL {
+            return None;
+        }
+        let id = self.head;
+        self.head = link_of(id);
+        Some(id)
+    }
+
+    /// Puts `slot` (id `id`) back on the list. Its future must already be
+    /// dropped or about to be (see [`drop_future`](Self::drop_future)).
+    fn push<Fut: Future>(&mut self, slot: &mut Slot<Fut>, id: usize) {
+        slot.link = self.head;
+        self.head = id;
+        self.in_use -= 1;
+    }
+
+    /// Drops the future in `slot` in place. The counts are updated first, so
+    /// a future that panics in `Drop` leaves them right.
+    fn drop_future<Fut: Future>(&mut self, slot: &mut Slot<Fut>) {
+        if slot.running {
+            slot.running = false;
+            self.running -= 1;
+        }
+        // If `Drop` unwinds, the field is still overwritten with `None`.
+        slot.future = None;
     }
 }
 
@@ -127,12 +181,6 @@ impl<Fut: Future> Slot<Fut> {
         self.running || self.output.is_some()
     }
 
-    /// Drops the future in place.
-    fn clear_future(&mut self) {
-        self.running = false;
-        self.future = None;
-    }
-
     /// The id of the slot's node.
     fn node_id(&mut self) -> Option<usize> {
         // SAFETY: a slot lives inside the arena that holds the `Shared`
@@ -148,15 +196,18 @@ pub(crate) struct Slots<Fut: Future> {
     shared: Arc<Shared>,
     /// Slots handed out so far: ids `0..created`.
     created: usize,
-    in_use: usize,
-    free: usize,
+    free: FreeList,
     /// Nodes created: ids `0..nodes`.
     nodes: usize,
     /// Node segments allocated in `shared`.
     node_segments: usize,
     /// Nodes detached from their slot while something could still wake
-    /// them, oldest first.
+    /// them, oldest first (see [`fresh_node`](Self::fresh_node)).
     retired: VecDeque<usize>,
+    /// Retired nodes found idle by a sweep, ready for reuse.
+    spare: Vec<usize>,
+    /// Sweep `retired` for idle nodes once it is this long.
+    sweep_at: usize,
     /// Woken node ids still to look at in this round, in wake order.
     ready: List,
     /// Woken node ids whose slot was already polled in this round: first in
@@ -173,11 +224,12 @@ impl<Fut: Future> Slots<Fut> {
             segments: Vec::new(),
             shared: Shared::new(),
             created: 0,
-            in_use: 0,
-            free: NIL,
+            free: FreeList::EMPTY,
             nodes: 0,
             node_segments: 0,
             retired: VecDeque::new(),
+            spare: Vec::new(),
+            sweep_at: SWEEP_MIN,
             ready: List::EMPTY,
             deferred: List::EMPTY,
             round: 0,
@@ -188,7 +240,19 @@ impl<Fut: Future> Slots<Fut> {
     /// Slots taken: futures running plus outputs not yet handed out.
     #[inline]
     pub(crate) fn in_use(&self) -> usize {
-        self.in_use
+        self.free.in_use
+    }
+
+    /// Slots whose future is still running.
+    #[inline]
+    pub(crate) fn running(&self) -> usize {
+        self.free.running
+    }
+
+    /// Nodes created so far: the engine's waker records.
+    #[cfg(test)]
+    fn nodes(&self) -> usize {
+        self.nodes
     }
 
     /// Slots created so far (the arena never shrinks).
@@ -215,40 +279,46 @@ impl<Fut: Future> Slots<Fut> {
         future: Fut,
         tag: usize,
     ) -> (SlotId, Poll<Fut::Output>) {
-        let id = if self.free != NIL {
-            let id = self.free;
-            let slot = self.slot_mut(id);
-            let link = slot.link;
-            let idle = slot
-                .node
-                .as_ref()
-                // SAFETY: `self.shared` owns the node and outlives this borrow.
-                .is_some_and(|node| unsafe { node.get() }.is_idle());
-            self.free = link;
-            if !idle {
+        let segments = &mut self.segments;
+        let reused = self.free.pop(|id| {
+            let (k, offset) = locate(id);
+            segments[k][offset].link
+        });
+        let id = match reused {
+            Some(id) => {
+                let idle = self
+                    .slot_mut(id)
+                    .node
+                    .as_ref()
+                    // SAFETY: `self.shared` owns the node and outlives this borrow.
+                    .is_some_and(|node| unsafe { node.get() }.is_idle());
+                if !idle {
+                    self.replace_node(id);
+                }
+                id
+            }
+            None => {
+                let id = self.created;
+                let (k, _) = locate(id);
+                if k == self.segments.len() {
+                    self.segments
+                        .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
+                }
+                self.created += 1;
                 self.replace_node(id);
+                id
             }
-            id
-        } else {
-            let id = self.created;
-            let (k, _) = locate(id);
-            if k == self.segments.len() {
-                self.segments
-                    .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
-            }
-            self.created += 1;
-            self.replace_node(id);
-            id
         };
-        self.in_use += 1;
+        self.free.in_use += 1;
+        self.free.running += 1;
         let round = self.round;
-        let (slot, free, in_use) = self.parts(id);
+        let (slot, free) = self.parts(id);
         debug_assert!(!slot.in_use());
         slot.future = Some(future);
         slot.running = true;
         slot.tag = tag;
         slot.link = NIL;
-        (SlotId(id), poll_in_place(slot, id, round, free, in_use))
+        (SlotId(id), poll_in_place(slot, id, round, free))
     }
 
     /// Gives slot `id` an idle node, retiring the one it had (a waker of an
@@ -263,27 +333,69 @@ impl<Fut: Future> Slots<Fut> {
         self.slot_mut(id).node = Some(self.shared.node_ref(node));
     }
 
-    /// The slot `id` with the fields that freeing it needs.
+    /// The slot `id` with the free list, which freeing it updates.
     #[inline]
-    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut usize, &mut usize) {
+    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut FreeList) {
         let (k, offset) = locate(id);
-        (
-            &mut self.segments[k][offset],
-            &mut self.free,
-            &mut self.in_use,
-        )
+        (&mut self.segments[k][offset], &mut self.free)
     }
 
-    /// An idle node for slot `id`: the oldest retired one if it has become
-    /// idle, else a new one.
+    /// An idle node for slot `id`: a retired one that has become idle if one
+    /// is found cheaply, else a new one.
+    ///
+    /// A retired node becomes idle when its last waker is dropped and its
+    /// queued wake, if any, is taken; once idle it stays so (no waker of it
+    /// is left to clone). The two oldest retired nodes are tried first; one
+    /// still in use goes to the back, so no node, even one whose waker is
+    /// kept forever, holds back the reuse of the others. And before a new node is
+    /// made while `retired` has grown to `sweep_at`, every retired node is
+    /// looked at once and the idle ones kept as spares; `sweep_at` is then
+    /// twice the nodes still in use. So sweeping costs O(1) per retirement,
+    /// amortised, and a new node is only made while fewer than
+    /// `max(2 * in use at the last sweep, SWEEP_MIN)` nodes are retired:
+    /// nodes stay bounded by the slots plus twice the wakers held out there.
     fn fresh_node(&mut self, id: usize) -> usize {
-        if let Some(&node) = self.retired.front() {
-            if self.shared.node(node).is_idle() {
-                self.retired.pop_front();
-                self.shared.node(node).set_slot(id);
-                return node;
-            }
+        let node = match self.reuse_node() {
+            Some(node) => node,
+            None => self.new_node(),
+        };
+        self.shared.node(node).set_slot(id);
+        node
+    }
+
+    /// A retired node that is idle, if one is found cheaply (see
+    /// [`fresh_node`](Self::fresh_node)).
+    fn reuse_node(&mut self) -> Option<usize> {
+        if let Some(node) = self.spare.pop() {
+            return Some(node);
         }
+        // The two oldest: one held node in front costs one look more, not a
+        // new node.
+        for _ in 0..2 {
+            let oldest = self.retired.pop_front()?;
+            if self.shared.node(oldest).is_idle() {
+                return Some(oldest);
+            }
+            self.retired.push_back(oldest);
+        }
+        if self.retired.len() < self.sweep_at {
+            return None;
+        }
+        let shared = &self.shared;
+        let spare = &mut self.spare;
+        self.retired.retain(|&node| {
+            let idle = shared.node(node).is_idle();
+            if idle {
+                spare.push(node);
+            }
+            !idle
+        });
+        self.sweep_at = (2 * self.retired.len()).max(SWEEP_MIN);
+        self.spare.pop()
+    }
+
+    /// A node never used before, growing the node segments if needed.
+    fn new_node(&mut self) -> usize {
         let node = self.nodes;
         let (k, _) = locate(node);
         if k == self.node_segments {
@@ -291,7 +403,6 @@ impl<Fut: Future> Slots<Fut> {
             self.node_segments += 1;
         }
         self.nodes += 1;
-        self.shared.node(node).set_slot(id);
         node
     }
 
@@ -327,24 +438,39 @@ impl<Fut: Future> Slots<Fut> {
     #[inline]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
         let round = self.round;
-        let (slot, free, in_use) = self.parts(id.0);
-        poll_in_place(slot, id.0, round, free, in_use)
+        let (slot, free) = self.parts(id.0);
+        poll_in_place(slot, id.0, round, free)
     }
 
     /// Frees a slot whose future has finished, and returns the tag of the
     /// item it held.
     #[inline]
     pub(crate) fn release(&mut self, id: SlotId) -> usize {
-        let (slot, free, in_use) = self.parts(id.0);
+        let (slot, free) = self.parts(id.0);
         debug_assert!(!slot.running && slot.output.is_none());
-        free_slot(slot, id.0, free, in_use);
+        free.push(slot, id.0);
         slot.tag
     }
 
-    /// Keeps a finished future's output in its slot.
+    /// Drops what slot `id` holds, future or output, in place, and frees the
+    /// slot. The slot is freed first, so a `Drop` that panics leaves the
+    /// arena consistent (the panic goes on to the caller).
+    pub(crate) fn cancel(&mut self, id: SlotId) {
+        let (slot, free) = self.parts(id.0);
+        debug_assert!(slot.in_use());
+        free.push(slot, id.0);
+        let output = slot.output.take();
+        free.drop_future(slot);
+        drop(output);
+    }
+
+    /// Keeps a finished future's output in its slot, and returns the tag of
+    /// the item it held.
     #[inline]
-    pub(crate) fn store_output(&mut self, id: SlotId, output: Fut::Output) {
-        self.slot_mut(id.0).output = Some(output);
+    pub(crate) fn store_output(&mut self, id: SlotId, output: Fut::Output) -> usize {
+        let slot = self.slot_mut(id.0);
+        slot.output = Some(output);
+        slot.tag
     }
 
     /// Hands out the output kept in `id` and frees the slot.
@@ -354,12 +480,12 @@ impl<Fut: Future> Slots<Fut> {
     /// If the slot holds no output (a bug in the caller).
     #[inline]
     pub(crate) fn take_output(&mut self, id: SlotId) -> Fut::Output {
-        let (slot, free, in_use) = self.parts(id.0);
+        let (slot, free) = self.parts(id.0);
         let output = slot
             .output
             .take()
             .expect("limited-as-completed: no output in slot");
-        free_slot(slot, id.0, free, in_use);
+        free.push(slot, id.0);
         output
     }
 
@@ -451,14 +577,6 @@ impl<Fut: Future> Slots<Fut> {
     }
 }
 
-/// Puts `slot` (id `id`, holding neither future nor output) on the free list.
-#[inline]
-fn free_slot<Fut: Future>(slot: &mut Slot<Fut>, id: usize, free: &mut usize, in_use: &mut usize) {
-    slot.link = *free;
-    *free = id;
-    *in_use -= 1;
-}
-
 /// Polls the future in `slot` (id `id`) once, in place, with its node's
 /// waker; drops it at once if it finishes, and frees the slot if it panics.
 ///
@@ -470,15 +588,13 @@ fn poll_in_place<Fut: Future>(
     slot: &mut Slot<Fut>,
     id: usize,
     round: u32,
-    free: &mut usize,
-    in_use: &mut usize,
+    free: &mut FreeList,
 ) -> Poll<Fut::Output> {
     /// Frees the slot if the poll unwinds.
     struct Bomb<'a, Fut: Future> {
         slot: &'a mut Slot<Fut>,
         id: usize,
-        free: &'a mut usize,
-        in_use: &'a mut usize,
+        free: &'a mut FreeList,
         armed: bool,
     }
     impl<Fut: Future> Drop for Bomb<'_, Fut> {
@@ -487,8 +603,8 @@ fn poll_in_place<Fut: Future>(
                 // Dropping the future may panic too; that is a double panic
                 // and aborts, as with any destructor that panics while
                 // unwinding.
-                self.slot.clear_future();
-                free_slot(self.slot, self.id, self.free, self.in_use);
+                self.free.drop_future(self.slot);
+                self.free.push(self.slot, self.id);
             }
         }
     }
@@ -507,7 +623,6 @@ fn poll_in_place<Fut: Future>(
         slot,
         id,
         free,
-        in_use,
         armed: true,
     };
     // SAFETY: the future is never moved while it is `Some`: it lives in a
@@ -523,9 +638,9 @@ fn poll_in_place<Fut: Future>(
     };
     if poll.is_ready() {
         // Still armed: if the finished future panics in `Drop`, the slot is
-        // freed (clearing it again is a no-op) and the output is dropped
+        // freed (dropping it again is a no-op) and the output is dropped
         // with the unwind, as for a panic in `poll`.
-        bomb.slot.clear_future();
+        bomb.free.drop_future(bomb.slot);
     }
     bomb.armed = false;
     poll
@@ -679,8 +794,7 @@ mod tests {
         let kept = waker(&mut slots, a);
         let old = slots.slot_mut(a.0).node_id();
         // The future is dropped (say it was cancelled); its waker lives on.
-        slots.slot_mut(a.0).clear_future();
-        slots.release(a);
+        slots.cancel(a);
         let b = park_one(&mut slots, 1);
         assert_eq!(b, a, "the slot is reused");
         let new = slots.slot_mut(b.0).node_id();
@@ -690,12 +804,71 @@ mod tests {
         assert_eq!(slots.next_woken(), None, "the old waker polls nothing");
         // Once that waker is gone, its node is reused.
         drop(kept);
-        slots.slot_mut(b.0).clear_future();
-        slots.release(b);
+        slots.cancel(b);
         let c = park_one(&mut slots, 2);
         let (idle_again, _) = (slots.slot_mut(c.0).node_id(), ());
         assert_eq!(idle_again, new, "an idle node stays with its slot");
-        assert_eq!(slots.nodes, 2);
+        assert_eq!(slots.nodes(), 2);
+    }
+
+    #[test]
+    fn a_waker_kept_forever_does_not_hold_back_node_reuse() {
+        let mut slots: Slots<Pending<()>> = Slots::new();
+        let first = park_one(&mut slots, 0);
+        // Kept for the whole test, as by a registry that never lets go.
+        let forever = waker(&mut slots, first);
+        slots.cancel(first);
+        // Every later occupant's waker is kept until the next one replaces
+        // it, so every refill retires the node it finds.
+        let mut kept = None;
+        for tag in 1..20_000 {
+            let id = park_one(&mut slots, tag);
+            let next = waker(&mut slots, id);
+            slots.cancel(id);
+            kept = Some(next);
+        }
+        drop(kept);
+        assert!(
+            slots.nodes() <= 2 + SWEEP_MIN,
+            "{} nodes for one slot and one waker kept forever",
+            slots.nodes()
+        );
+        drop(forever);
+    }
+
+    #[test]
+    fn sweep_finds_idle_nodes_behind_ones_still_held() {
+        let mut slots: Slots<Pending<()>> = Slots::new();
+        // Four nodes retired with their wakers held; the oldest stays held.
+        let mut held = vec![];
+        for tag in 0..4 {
+            let id = park_one(&mut slots, tag);
+            held.push(waker(&mut slots, id));
+            slots.cancel(id);
+        }
+        let id = park_one(&mut slots, 4);
+        assert_eq!(slots.nodes(), 5);
+        // All but the oldest waker go: those nodes are idle, behind it.
+        held.truncate(1);
+        let mut nodes_seen = vec![];
+        for tag in 5..20 {
+            let next = waker(&mut slots, id);
+            slots.cancel(id);
+            let again = park_one(&mut slots, tag);
+            assert_eq!(again, id);
+            nodes_seen.push(slots.slot_mut(id.0).node_id().unwrap());
+            drop(next);
+        }
+        assert_eq!(
+            slots.nodes(),
+            5,
+            "idle retired nodes were reused, no new ones"
+        );
+        assert!(
+            !nodes_seen.contains(&0),
+            "the node whose waker is held was handed out"
+        );
+        drop(held);
     }
 
     #[test]
