@@ -22,6 +22,9 @@ struct Counting;
 thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
     static BYTES: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread (frees of memory
+    /// allocated elsewhere count too; the tests below use one thread).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
 fn record(bytes: usize) {
@@ -29,6 +32,11 @@ fn record(bytes: usize) {
     // torn down. Const-initialised `Cell`s need no allocation to access.
     let _ = ALLOCS.try_with(|count| count.set(count.get() + 1));
     let _ = BYTES.try_with(|total| total.set(total.get() + bytes));
+    live(bytes as isize);
+}
+
+fn live(change: isize) {
+    let _ = LIVE.try_with(|live| live.set(live.get() + change));
 }
 
 // SAFETY: every method forwards to `System` unchanged; counting touches only
@@ -48,11 +56,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         record(new_size);
+        live(-(layout.size() as isize));
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -342,6 +352,70 @@ fn building_a_stream_allocates_nothing() {
         allocs_in_order <= 1,
         "{allocs_in_order} allocations to build"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Live memory stays flat however many items pass through (Guarantee 5)
+// ---------------------------------------------------------------------------
+
+const FLAT_ITEMS: usize = if cfg!(miri) { 2_000 } else { 40_000 };
+const FLAT_WARM_UP: usize = FLAT_ITEMS / 10;
+
+/// Runs `stream` over `FLAT_ITEMS` items: after a warm-up of a tenth of them,
+/// the live heap is sampled every tenth; returns the samples' spread.
+fn live_spread<S: Stream<Item = usize> + Unpin>(mut stream: S) -> isize {
+    let mut seen = vec![false; FLAT_ITEMS];
+    assert_eq!(drive(&mut stream, &mut seen, FLAT_WARM_UP), FLAT_WARM_UP);
+    let start = LIVE.with(Cell::get);
+    let (mut low, mut high) = (start, start);
+    for _ in 1..10 {
+        let got = drive(&mut stream, &mut seen, FLAT_WARM_UP);
+        assert_eq!(got, FLAT_WARM_UP);
+        let now = LIVE.with(Cell::get);
+        (low, high) = (low.min(now), high.max(now));
+    }
+    assert!(seen.iter().all(|&s| s), "every output came out");
+    high - low
+}
+
+#[test]
+fn live_memory_stays_flat_when_futures_wake_themselves_as_they_finish() {
+    let items = (0..FLAT_ITEMS).map(|i| {
+        futures::future::poll_fn(move |cx: &mut Context<'_>| {
+            cx.waker().wake_by_ref();
+            Poll::Ready(i)
+        })
+    });
+    let spread = live_spread(items.limited_as_completed(4));
+    assert_eq!(spread, 0, "live heap moved by {spread} bytes after warm-up");
+}
+
+#[test]
+fn live_memory_stays_flat_with_a_waker_kept_forever() {
+    use std::cell::RefCell;
+    use std::task::Waker;
+    let kept_forever: RefCell<Option<Waker>> = RefCell::new(None);
+    let registry: RefCell<Option<Waker>> = RefCell::new(None);
+    let items = (0..FLAT_ITEMS).map(|i| {
+        let (kept_forever, registry) = (&kept_forever, &registry);
+        let mut pending_once = i > 0;
+        futures::future::poll_fn(move |cx: &mut Context<'_>| {
+            if i == 0 {
+                *kept_forever.borrow_mut() = Some(cx.waker().clone());
+                return Poll::Ready(i);
+            }
+            *registry.borrow_mut() = Some(cx.waker().clone());
+            if pending_once {
+                pending_once = false;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(i)
+        })
+    });
+    let spread = live_spread(items.limited_as_completed(1));
+    assert_eq!(spread, 0, "live heap moved by {spread} bytes after warm-up");
+    assert!(kept_forever.borrow().is_some());
 }
 
 #[test]
