@@ -6,7 +6,7 @@ use futures_core::Stream;
 
 use crate::{
     LimitedAsCompleted, LimitedAsCompletedStream, LimitedInOrder, LimitedInOrderStream,
-    TryLimitedAsCompleted, TryLimitedAsCompletedStream,
+    TryLimitedAsCompleted, TryLimitedAsCompletedStream, TryLimitedInOrder, TryLimitedInOrderStream,
 };
 
 /// Adds [`limited_as_completed`](Self::limited_as_completed) and
@@ -168,10 +168,12 @@ where
     ///
     /// Items are pulled and outputs ordered as for
     /// [`limited_as_completed`](Self::limited_as_completed), with one
-    /// difference: at the first `Err`, nothing more is pulled, the futures
-    /// still in flight are dropped, the `Err` is yielded, and the stream ends.
-    /// If a future fails on its very first poll, pulling stops right there, and
-    /// outputs that finished before it still come out first.
+    /// difference: as soon as the stream sees a future finish with `Err`,
+    /// nothing more is pulled and the futures still running are dropped (they
+    /// would finish after it). Outputs that finished before the `Err` still
+    /// come out first, then the `Err`, and the stream ends. This holds
+    /// whether the `Err` is seen by `poll_next`, by a refill's first poll, or
+    /// by [`poll_progress`](crate::LimitedStream::poll_progress).
     ///
     /// Because any output may be the last, the stream's
     /// [`size_hint`](futures_core::Stream::size_hint) gives a lower bound of at
@@ -218,6 +220,85 @@ where
         Self::Item: IntoFuture<Output = Result<T, E>>,
     {
         TryLimitedAsCompleted::new(self.into_iter(), limit, "try_limited_as_completed")
+    }
+
+    /// Runs at most `limit` fallible futures at once, yields their outputs in
+    /// the iterator's order, and stops at the first error in that order.
+    ///
+    /// Items are pulled as for [`limited_in_order`](Self::limited_in_order),
+    /// with one difference: once any future finishes with `Err`, nothing more
+    /// is pulled and every item after it in input order is dropped, future
+    /// or finished output; the items before it run on. The stream yields, in
+    /// input order, the outputs up to the first `Err` in input order, that
+    /// `Err`, and ends. That is what `limited_in_order(limit)` followed by
+    /// `try_collect` would give, without pulling past the failure:
+    /// `limited_in_order` goes on pulling and running items after a failed
+    /// one until the failure reaches the front of the line.
+    ///
+    /// Because any output may be the last, the stream's
+    /// [`size_hint`](futures_core::Stream::size_hint) gives a lower bound of at
+    /// most 1.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound). Panics in futures and
+    /// in the iterator behave as for
+    /// [`limited_as_completed`](Self::limited_as_completed).
+    ///
+    /// # Cancellation
+    ///
+    /// As for [`limited_in_order`](Self::limited_in_order); after the error,
+    /// [`TryLimitedInOrder::into_inner`] hands back the iterator positioned
+    /// just after the last item pulled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedExt;
+    /// use std::cell::Cell;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let pulled = Cell::new(0);
+    /// let items = (0..100).inspect(|_| pulled.set(pulled.get() + 1)).map(|i| async move {
+    ///     if i == 4 { Err(format!("item {i} failed")) } else { Ok(i) }
+    /// });
+    /// let outputs: Vec<_> = items.try_limited_in_order(2).collect().await;
+    /// assert_eq!(outputs, [Ok(0), Ok(1), Ok(2), Ok(3), Err("item 4 failed".to_string())]);
+    /// assert_eq!(pulled.get(), 5); // nothing after the failing item
+    /// # });
+    /// ```
+    ///
+    /// A later item that fails first stops the pulling at once, while the
+    /// items before it run on:
+    ///
+    /// ```
+    /// use futures::channel::oneshot;
+    /// use futures::future::{ready, BoxFuture, FutureExt};
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let (slow, answer) = oneshot::channel::<u32>();
+    /// let items: Vec<BoxFuture<'_, Result<u32, String>>> = vec![
+    ///     answer.map(|answer| Ok(answer.unwrap_or(0))).boxed(),
+    ///     ready(Err("item 1 failed".to_string())).boxed(),
+    ///     ready(Ok(2)).boxed(), // never pulled
+    /// ];
+    /// let mut stream = items.try_limited_in_order(2);
+    /// assert_eq!(futures::poll!(stream.next()), std::task::Poll::Pending);
+    /// assert_eq!(stream.in_flight(), 2); // item 0 runs; item 1 failed
+    /// slow.send(0).unwrap();
+    /// let outputs: Vec<_> = stream.collect().await;
+    /// assert_eq!(outputs, [Ok(0), Err("item 1 failed".to_string())]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_limited_in_order<T, E>(self, limit: usize) -> TryLimitedInOrder<Self::IntoIter>
+    where
+        Self::Item: IntoFuture<Output = Result<T, E>>,
+    {
+        TryLimitedInOrder::new(self.into_iter(), limit, "try_limited_in_order")
     }
 }
 
@@ -367,6 +448,46 @@ where
         Self::Item: IntoFuture<Output = Result<T, E>>,
     {
         TryLimitedAsCompletedStream::new(self, limit, "try_limited_as_completed")
+    }
+
+    /// Runs at most `limit` fallible futures from the stream at once, yields
+    /// their outputs in the stream's order, and stops at the first error in
+    /// that order.
+    ///
+    /// See [`LimitedAsCompletedExt::try_limited_in_order`]: once any future
+    /// finishes with `Err`, nothing more is pulled from the source and every
+    /// item after it in input order is dropped; the outputs before it, then
+    /// the `Err`, come out in input order, and the stream ends.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (pass `usize::MAX` for no bound).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the stream drops every future in flight, the outputs waiting
+    /// for their turn, and the source. `next()` is cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedStreamExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let source = futures::stream::iter((0..100).map(|i| async move {
+    ///     if i == 2 { Err("item 2 failed") } else { Ok(i) }
+    /// }));
+    /// let outputs: Vec<_> = source.try_limited_in_order(3).collect().await;
+    /// assert_eq!(outputs, [Ok(0), Ok(1), Err("item 2 failed")]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_limited_in_order<T, E>(self, limit: usize) -> TryLimitedInOrderStream<Self>
+    where
+        Self::Item: IntoFuture<Output = Result<T, E>>,
+    {
+        TryLimitedInOrderStream::new(self, limit, "try_limited_in_order")
     }
 }
 

@@ -20,11 +20,8 @@ limited_stream! {
         item: <I::Item as IntoFuture>::Output,
         new: |iter: I| iter,
         into_inner: I, |iter| iter,
-        set_limit: "LimitedInOrder::set_limit",
-        example_use: "use limited_as_completed::LimitedAsCompletedExt;",
-        example_new: "(0..10).map(|i| async move { i }).limited_in_order(3)",
-        example_first: "0",
-        example_second: "1",
-        example_rest: "stream.into_inner().count()",
+        example: "use limited_as_completed::LimitedAsCompletedExt;",
+            "(0..10).map(|i| async move { i }).limited_in_order(3)",
+            "stream.into_inner().count()",
     }
 }

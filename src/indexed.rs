@@ -6,28 +6,16 @@ use core::task::{Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
 
-/// The hook [`Indexed`] polls through: implemented by every stream type of
-/// this crate, and only by them (the trait cannot be named outside it).
-pub trait Tagged {
-    /// The futures' output.
-    type Output;
-
-    /// Polls for the next output with its item's position in the input.
-    fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Self::Output)>>;
-
-    /// As [`Stream::size_hint`].
-    fn size_hint(&self) -> (usize, Option<usize>);
-
-    /// As [`FusedStream::is_terminated`].
-    fn is_terminated(&self) -> bool;
-}
+use crate::limited_stream::sealed::Sealed;
+use crate::LimitedStream;
 
 /// Stream for the `indexed` method of every stream type in this crate, such
 /// as [`LimitedAsCompleted::indexed`](crate::LimitedAsCompleted::indexed).
 ///
 /// Yields `(index, output)`, `index` being the item's position in the input.
-/// [`get_ref`](Self::get_ref) and [`get_mut`](Self::get_mut) reach the
-/// wrapped stream, for example to change its limit.
+/// It is a [`LimitedStream`] like the stream it wraps, with the same methods
+/// (they act on the wrapped stream); [`get_ref`](Self::get_ref) and
+/// [`get_mut`](Self::get_mut) reach the wrapped stream itself.
 #[must_use = "streams do nothing unless polled"]
 pub struct Indexed<St> {
     stream: St,
@@ -87,8 +75,15 @@ impl<St> Indexed<St> {
     }
 }
 
-impl<St: Tagged + Unpin> Stream for Indexed<St> {
-    type Item = (usize, St::Output);
+impl<St: LimitedStream> Indexed<St> {
+    shared_methods!(
+        "use limited_as_completed::LimitedAsCompletedExt;",
+        "(0..10).map(|i| async move { i }).limited_as_completed(3).indexed()"
+    );
+}
+
+impl<St: LimitedStream> Stream for Indexed<St> {
+    type Item = (usize, St::Item);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().stream.poll_tagged(cx)
@@ -99,9 +94,36 @@ impl<St: Tagged + Unpin> Stream for Indexed<St> {
     }
 }
 
-impl<St: Tagged + Unpin> FusedStream for Indexed<St> {
+impl<St: LimitedStream + FusedStream> FusedStream for Indexed<St> {
     fn is_terminated(&self) -> bool {
         self.stream.is_terminated()
+    }
+}
+
+impl<St: LimitedStream> Sealed for Indexed<St> {
+    fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Self::Item)>> {
+        self.stream
+            .poll_tagged(cx)
+            .map(|item| item.map(|(index, output)| (index, (index, output))))
+    }
+}
+
+impl<St: LimitedStream> LimitedStream for Indexed<St> {
+    fn limit(&self) -> usize {
+        self.stream.limit()
+    }
+
+    #[track_caller]
+    fn set_limit(&mut self, limit: usize) {
+        self.stream.set_limit(limit);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.stream.in_flight()
+    }
+
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.stream.poll_progress(cx)
     }
 }
 

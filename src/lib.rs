@@ -86,9 +86,14 @@
 //!    poll counts). When futures keep waking themselves, the stream returns
 //!    `Pending` after waking its own task instead of spinning; with nothing
 //!    woken it returns `Pending` and does not wake itself. No future starves:
-//!    a woken future is polled before the output of any item pulled after its
-//!    wake is handed out, so refills that finish at once (cache hits, ready
-//!    values) cannot hold back a future that was woken before them.
+//!    every call (`poll_next` or `poll_progress`) polls each future woken
+//!    before the call began, before it hands out an output, so a woken
+//!    future waits for one call at most, and refills that finish at once
+//!    (cache hits, ready values) cannot hold it back. In
+//!    completion order, if it finishes then, its output comes out of one of
+//!    the next `limit` calls of `poll_next`: the outputs ahead of it are
+//!    others in flight, `limit - 1` at most (unless the limit was just
+//!    lowered).
 //! 7. **Drop.** Dropping a stream drops every future in flight, every output
 //!    not yet handed out, and the source, each exactly once. `into_inner`
 //!    drops the same and hands the source back, positioned just after the
@@ -314,20 +319,25 @@ mod ext;
 mod from_stream;
 mod in_order;
 mod indexed;
+mod limited_stream;
 mod size_hint;
 #[allow(unsafe_code)]
 mod slots;
 mod source;
 mod try_as_completed;
+mod try_in_order;
 
 pub use crate::as_completed::LimitedAsCompleted;
 pub use crate::ext::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt};
 pub use crate::from_stream::{
     LimitedAsCompletedStream, LimitedInOrderStream, TryLimitedAsCompletedStream,
+    TryLimitedInOrderStream,
 };
 pub use crate::in_order::LimitedInOrder;
 pub use crate::indexed::Indexed;
+pub use crate::limited_stream::{LimitedStream, ProgressWhile};
 pub use crate::try_as_completed::TryLimitedAsCompleted;
+pub use crate::try_in_order::TryLimitedInOrder;
 
 /// Compiles and runs the README's examples as doc tests (not under Miri: they
 /// repeat the crate docs' runtime examples, and Miri has no epoll or timerfd).

@@ -1,13 +1,121 @@
-//! The public surface every stream type shares, written once.
+//! The stream types, written once.
+//!
+//! The behaviour every stream shares is defined once, in
+//! [`LimitedStream`](crate::LimitedStream) (documentation) and the cores
+//! (logic). These macros only give each type its struct, its inherent copies
+//! of the trait's methods (so that calling one needs no import), and its
+//! trait impls, all forwarding to the core.
+
+/// The inherent copies of [`LimitedStream`](crate::LimitedStream)'s methods,
+/// each with a runnable example on the type itself. `$new` must build a
+/// stream named `stream` over ten ready items with a limit of 3, and `$use`
+/// import what it needs.
+macro_rules! shared_methods {
+    ($use:literal, $new:literal) => {
+        #[doc = concat!(
+            "Returns the most futures that may be in flight at once.\n\n",
+            "# Examples\n\n```\n", $use, "\n\n",
+            "let stream = ", $new, ";\n",
+            "assert_eq!(stream.limit(), 3);\n```"
+        )]
+        #[inline]
+        pub fn limit(&self) -> usize {
+            crate::LimitedStream::limit(self)
+        }
+
+        #[doc = concat!(
+            "Changes the most futures that may be in flight at once.\n\n",
+            "Raising the bound starts more futures on the next poll. Lowering it ",
+            "cancels nothing: what is in flight is let finish, and no new item is ",
+            "pulled until fewer than `limit` are in flight.\n\n",
+            "# Panics\n\n",
+            "If `limit` is 0. Pass `usize::MAX` for no bound.\n\n",
+            "# Examples\n\n```\nuse futures::StreamExt;\n", $use, "\n\n",
+            "# futures::executor::block_on(async {\n",
+            "let mut stream = ", $new, ";\n",
+            "stream.next().await;\n",
+            "stream.set_limit(5);\n",
+            "stream.next().await;\n",
+            "assert_eq!(stream.in_flight(), 5);\n",
+            "# });\n```"
+        )]
+        #[track_caller]
+        #[inline]
+        pub fn set_limit(&mut self, limit: usize) {
+            crate::LimitedStream::set_limit(self, limit);
+        }
+
+        #[doc = concat!(
+            "Returns how many items were pulled and are neither yielded nor dropped: ",
+            "futures running plus finished outputs not yet yielded.\n\n",
+            "# Examples\n\n```\nuse futures::StreamExt;\n", $use, "\n\n",
+            "# futures::executor::block_on(async {\n",
+            "let mut stream = ", $new, ";\n",
+            "assert_eq!(stream.in_flight(), 0); // nothing is pulled before the first poll\n",
+            "stream.next().await;\n",
+            "assert_eq!(stream.in_flight(), 3); // the freed place was refilled first\n",
+            "# });\n```"
+        )]
+        #[inline]
+        pub fn in_flight(&self) -> usize {
+            crate::LimitedStream::in_flight(self)
+        }
+
+        #[doc = concat!(
+            "Advances the futures in flight without handing out an output and without ",
+            "pulling from the source; `Ready(())` once no future is running.\n\n",
+            "See [`LimitedStream::poll_progress`](crate::LimitedStream::poll_progress) ",
+            "for the rules.\n\n",
+            "# Examples\n\n```\n", $use, "\n",
+            "use futures::task::noop_waker_ref;\n",
+            "use std::task::{Context, Poll};\n\n",
+            "let mut stream = ", $new, ";\n",
+            "let mut cx = Context::from_waker(noop_waker_ref());\n",
+            "// Nothing is pulled before the first `poll_next`, so nothing runs.\n",
+            "assert_eq!(stream.poll_progress(&mut cx), Poll::Ready(()));\n",
+            "assert_eq!(stream.in_flight(), 0);\n```"
+        )]
+        #[inline]
+        pub fn poll_progress(
+            &mut self,
+            cx: &mut core::task::Context<'_>,
+        ) -> core::task::Poll<()> {
+            crate::LimitedStream::poll_progress(self, cx)
+        }
+
+        #[doc = concat!(
+            "Runs `work` and, while it is pending, keeps the futures in flight going; ",
+            "resolves to `work`'s output as soon as `work` is ready.\n\n",
+            "See [`LimitedStream::progress_while`](crate::LimitedStream::progress_while) ",
+            "for why and when, panics and cancellation.\n\n",
+            "# Examples\n\n```\nuse futures::StreamExt;\n", $use, "\n\n",
+            "# futures::executor::block_on(async {\n",
+            "let mut stream = ", $new, ";\n",
+            "let mut handled = vec![];\n",
+            "while let Some(output) = stream.next().await {\n",
+            "    // The futures in flight go on while the output is handled.\n",
+            "    stream.progress_while(async { handled.push(output) }).await;\n",
+            "}\n",
+            "assert_eq!(handled.len(), 10);\n",
+            "# });\n```"
+        )]
+        #[inline]
+        pub fn progress_while<F: core::future::IntoFuture>(
+            &mut self,
+            work: F,
+        ) -> crate::ProgressWhile<'_, Self, F::IntoFuture> {
+            crate::LimitedStream::progress_while(self, work)
+        }
+    };
+}
 
 /// Defines a public stream type around a core from [`crate::cores`]: the
-/// struct, `Unpin`, the accessors (`limit`, `set_limit`, `in_flight`,
-/// `into_inner`, `indexed`), `Stream`, `FusedStream`, `Debug`, and the sealed
-/// hook [`Indexed`](crate::Indexed) polls through. Each accessor gets a
-/// runnable example built from the `example` pieces: `new` must build a stream
-/// named `stream` over ten ready items `0..10` with a limit of 3, whose first
-/// outputs are `first` and `second`, and `rest` must count what `into_inner`
-/// hands back.
+/// struct, `Unpin`, `into_inner`, `indexed`, the inherent copies of the
+/// shared methods, `Stream`, `FusedStream`, `LimitedStream` and `Debug`.
+///
+/// `example` gives the pieces of the runnable examples: the `use` line, an
+/// expression building a stream over ten ready items `0..10` with a limit of
+/// 3, and an expression counting what `stream.into_inner()` hands back.
 macro_rules! limited_stream {
     (
         $(#[$attr:meta])*
@@ -19,12 +127,7 @@ macro_rules! limited_stream {
             item: $item:ty,
             new: |$arg:ident: $arg_ty:ty| $make_source:expr,
             into_inner: $inner:ty, |$source:ident| $unwrap:expr,
-            set_limit: $set_limit:literal,
-            example_use: $ex_use:literal,
-            example_new: $ex_new:literal,
-            example_first: $ex_first:literal,
-            example_second: $ex_second:literal,
-            example_rest: $ex_rest:literal,
+            example: $ex_use:literal, $ex_new:literal, $ex_rest:literal,
         }
     ) => {
         $(#[$attr])*
@@ -36,8 +139,8 @@ macro_rules! limited_stream {
             core: $core,
         }
 
-        // Nothing is pinned in place: every future lives in its own pinned box
-        // inside the slot arena, and the source is either never pinned (an
+        // Nothing is pinned in place: every future lives in a slot of the
+        // arena, which never moves, and the source is either never pinned (an
         // iterator) or boxed once. So the stream is `Unpin` whatever the types.
         impl<$P> Unpin for $name<$P> where $($bounds)* {}
 
@@ -52,75 +155,13 @@ macro_rules! limited_stream {
                     core: <$core>::new($make_source, limit),
                 }
             }
-
-            #[doc = concat!(
-                "Drops the futures in flight and their finished outputs, and returns the source, ",
-                "positioned just after the last item pulled.\n\n",
-                "Nothing that was not started is lost.\n\n",
-                "# Examples\n\n```\nuse futures::StreamExt;\n", $ex_use, "\n\n",
-                "# futures::executor::block_on(async {\n",
-                "let mut stream = ", $ex_new, ";\n",
-                "assert_eq!(stream.next().await, Some(", $ex_first, "));\n",
-                "// Items 0 to 3 were pulled: 0 was yielded, 1 to 3 are dropped here.\n",
-                "assert_eq!(", $ex_rest, ", 6);\n",
-                "# });\n```"
-            )]
-            pub fn into_inner(self) -> $inner {
-                let $source = self.core.into_source();
-                $unwrap
-            }
         }
 
         impl<$P $(, $extra)*> $name<$P>
         where
             $($impl_bounds)*
         {
-            #[doc = concat!(
-                "Returns the most futures that may be in flight at once.\n\n",
-                "# Examples\n\n```\n", $ex_use, "\n\n",
-                "let stream = ", $ex_new, ";\n",
-                "assert_eq!(stream.limit(), 3);\n```"
-            )]
-            pub fn limit(&self) -> usize {
-                crate::cores::Core::limit(&self.core)
-            }
-
-            #[doc = concat!(
-                "Changes the most futures that may be in flight at once.\n\n",
-                "Raising the bound starts more futures on the next poll. Lowering it ",
-                "cancels nothing: what is in flight is let finish, and no new item is ",
-                "pulled until fewer than `limit` are in flight.\n\n",
-                "# Panics\n\n",
-                "If `limit` is 0. Pass `usize::MAX` for no bound.\n\n",
-                "# Examples\n\n```\nuse futures::StreamExt;\n", $ex_use, "\n\n",
-                "# futures::executor::block_on(async {\n",
-                "let mut stream = ", $ex_new, ";\n",
-                "assert_eq!(stream.next().await, Some(", $ex_first, "));\n",
-                "stream.set_limit(5);\n",
-                "stream.next().await;\n",
-                "assert_eq!(stream.in_flight(), 5);\n",
-                "# });\n```"
-            )]
-            #[track_caller]
-            pub fn set_limit(&mut self, limit: usize) {
-                crate::cores::check_limit($set_limit, limit);
-                crate::cores::Core::set_limit(&mut self.core, limit);
-            }
-
-            #[doc = concat!(
-                "Returns how many items were pulled and are neither yielded nor dropped: ",
-                "futures running plus finished outputs not yet yielded.\n\n",
-                "# Examples\n\n```\nuse futures::StreamExt;\n", $ex_use, "\n\n",
-                "# futures::executor::block_on(async {\n",
-                "let mut stream = ", $ex_new, ";\n",
-                "assert_eq!(stream.in_flight(), 0); // nothing is pulled before the first poll\n",
-                "assert_eq!(stream.next().await, Some(", $ex_first, "));\n",
-                "assert_eq!(stream.in_flight(), 3); // the freed slot was refilled first\n",
-                "# });\n```"
-            )]
-            pub fn in_flight(&self) -> usize {
-                crate::cores::Core::in_flight(&self.core)
-            }
+            shared_methods!($ex_use, $ex_new);
 
             #[doc = concat!(
                 "Pairs each output with its item's position in the input: ",
@@ -133,12 +174,29 @@ macro_rules! limited_stream {
                 "# Examples\n\n```\nuse futures::StreamExt;\n", $ex_use, "\n\n",
                 "# futures::executor::block_on(async {\n",
                 "let mut stream = ", $ex_new, ".indexed();\n",
-                "assert_eq!(stream.next().await, Some((0, ", $ex_first, ")));\n",
-                "assert_eq!(stream.next().await, Some((1, ", $ex_second, ")));\n",
+                "assert_eq!(stream.next().await.map(|(index, _)| index), Some(0));\n",
+                "assert_eq!(stream.next().await.map(|(index, _)| index), Some(1));\n",
                 "# });\n```"
             )]
             pub fn indexed(self) -> crate::Indexed<Self> {
                 crate::Indexed::new(self)
+            }
+
+            #[doc = concat!(
+                "Drops the futures in flight and their finished outputs, and returns the source, ",
+                "positioned just after the last item pulled.\n\n",
+                "Nothing that was not started is lost.\n\n",
+                "# Examples\n\n```\nuse futures::StreamExt;\n", $ex_use, "\n\n",
+                "# futures::executor::block_on(async {\n",
+                "let mut stream = ", $ex_new, ";\n",
+                "stream.next().await;\n",
+                "// Items 0 to 3 were pulled: 0 was yielded, 1 to 3 are dropped here.\n",
+                "assert_eq!(", $ex_rest, ", 6);\n",
+                "# });\n```"
+            )]
+            pub fn into_inner(self) -> $inner {
+                let $source = self.core.into_source();
+                $unwrap
             }
         }
 
@@ -171,25 +229,39 @@ macro_rules! limited_stream {
             }
         }
 
-        impl<$P $(, $extra)*> crate::indexed::Tagged for $name<$P>
+        impl<$P $(, $extra)*> crate::limited_stream::sealed::Sealed for $name<$P>
         where
             $($impl_bounds)*
         {
-            type Output = $item;
-
+            #[inline]
             fn poll_tagged(
                 &mut self,
                 cx: &mut core::task::Context<'_>,
             ) -> core::task::Poll<Option<(usize, $item)>> {
                 crate::cores::Core::poll_tagged(&mut self.core, cx)
             }
+        }
 
-            fn size_hint(&self) -> (usize, Option<usize>) {
-                crate::cores::Core::size_hint(&self.core)
+        impl<$P $(, $extra)*> crate::LimitedStream for $name<$P>
+        where
+            $($impl_bounds)*
+        {
+            fn limit(&self) -> usize {
+                crate::cores::Core::limit(&self.core)
             }
 
-            fn is_terminated(&self) -> bool {
-                crate::cores::Core::is_terminated(&self.core)
+            #[track_caller]
+            fn set_limit(&mut self, limit: usize) {
+                crate::cores::check_limit(concat!(stringify!($name), "::set_limit"), limit);
+                crate::cores::Core::set_limit(&mut self.core, limit);
+            }
+
+            fn in_flight(&self) -> usize {
+                crate::cores::Core::in_flight(&self.core)
+            }
+
+            fn poll_progress(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+                crate::cores::Core::poll_progress(&mut self.core, cx)
             }
         }
 

@@ -21,11 +21,8 @@ limited_stream! {
         item: Result<T, E>,
         new: |iter: I| iter,
         into_inner: I, |iter| iter,
-        set_limit: "TryLimitedAsCompleted::set_limit",
-        example_use: "use limited_as_completed::LimitedAsCompletedExt;",
-        example_new: "(0..10).map(|i| async move { Ok::<u32, String>(i) }).try_limited_as_completed(3)",
-        example_first: "Ok(0)",
-        example_second: "Ok(1)",
-        example_rest: "stream.into_inner().count()",
+        example: "use limited_as_completed::LimitedAsCompletedExt;",
+            "(0..10).map(|i| async move { Ok::<u32, String>(i) }).try_limited_as_completed(3)",
+            "stream.into_inner().count()",
     }
 }

@@ -26,11 +26,8 @@ limited_stream! {
         item: <S::Item as IntoFuture>::Output,
         new: |stream: S| Polled::new(stream),
         into_inner: Pin<Box<S>>, |source| source.into_inner(),
-        set_limit: "LimitedInOrderStream::set_limit",
-        example_use: "use limited_as_completed::LimitedAsCompletedStreamExt;",
-        example_new: "futures::stream::iter((0..10).map(|i| async move { i })).limited_in_order(3)",
-        example_first: "0",
-        example_second: "1",
-        example_rest: "stream.into_inner().count().await",
+        example: "use limited_as_completed::LimitedAsCompletedStreamExt;",
+            "futures::stream::iter((0..10).map(|i| async move { i })).limited_in_order(3)",
+            "stream.into_inner().count().await",
     }
 }

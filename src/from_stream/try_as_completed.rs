@@ -26,11 +26,8 @@ limited_stream! {
         item: Result<T, E>,
         new: |stream: S| Polled::new(stream),
         into_inner: Pin<Box<S>>, |source| source.into_inner(),
-        set_limit: "TryLimitedAsCompletedStream::set_limit",
-        example_use: "use limited_as_completed::LimitedAsCompletedStreamExt;",
-        example_new: "futures::stream::iter((0..10).map(|i| async move { Ok::<u32, String>(i) })).try_limited_as_completed(3)",
-        example_first: "Ok(0)",
-        example_second: "Ok(1)",
-        example_rest: "stream.into_inner().count().await",
+        example: "use limited_as_completed::LimitedAsCompletedStreamExt;",
+            "futures::stream::iter((0..10).map(|i| async move { Ok::<u32, String>(i) })).try_limited_as_completed(3)",
+            "stream.into_inner().count().await",
     }
 }
