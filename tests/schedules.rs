@@ -1,12 +1,24 @@
-//! Random schedules against a plain model: seeded wakes (here and from other threads), completions, panics, limits, drops and `into_inner`, every rule checked after every step.
+//! Random schedules against a plain model: seeded wakes (here and from other threads), completions, panics, progress calls, limits, drops and `into_inner`, every guarantee (crate docs, Guarantees 1–12) checked after every step.
 //!
-//! Each schedule is one stream (`limited_as_completed`, `limited_in_order` or
-//! `try_limited_as_completed`, over an iterator or, in a quarter of the
-//! schedules, over a `Stream` source) driven by hand with a counting waker. A
-//! seeded generator picks the steps; a plain model (what was pulled, what runs,
-//! what finished, what was yielded) is checked against the stream after every
-//! step. Every slot holds a self-borrowing `async` block around a
-//! `PhantomPinned` future that asserts its address at every poll and in `Drop`.
+//! Each schedule is one stream (`limited_as_completed`, `limited_in_order`,
+//! `try_limited_as_completed` or `try_limited_in_order`, over an iterator or,
+//! in a quarter of the schedules, over a `Stream` source) driven by hand with
+//! a counting waker, through the public `LimitedStream` trait. A seeded
+//! generator picks the steps; a plain model (what was pulled, what runs, what
+//! finished, what was yielded, what was woken and when) is checked against
+//! the stream after every step. Every slot holds a self-borrowing `async`
+//! block around a `PhantomPinned` future that asserts its address at every
+//! poll and in `Drop`.
+//!
+//! The model checks each guarantee on its own terms, not by mirroring how the
+//! engine works. Among them: every call polls each future woken before it
+//! began (Guarantee 6: no future starves, whatever finished outputs are
+//! waiting), no output of an item pulled after a wake is handed out while
+//! the woken future is unpolled, and the engine's waker records (the distinct
+//! wakers its futures see) stay bounded by the items in flight plus the
+//! wakers held outside (Guarantee 5), however many items pass through. One
+//! schedule in 25 is long (100 to 250 items, small limits) so that a record
+//! per item would show.
 //!
 //! Commands (times on the 2-core dev machine):
 //!
@@ -29,8 +41,8 @@
 mod common;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::future::{Future, IntoFuture};
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::marker::PhantomPinned;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -41,11 +53,7 @@ use std::thread;
 
 use common::CountingWaker;
 use futures::stream::{FusedStream, Stream};
-use limited_as_completed::{
-    LimitedAsCompleted, LimitedAsCompletedExt, LimitedAsCompletedStream,
-    LimitedAsCompletedStreamExt, LimitedInOrder, LimitedInOrderStream, TryLimitedAsCompleted,
-    TryLimitedAsCompletedStream,
-};
+use limited_as_completed::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt, LimitedStream};
 
 /// Schedules per `cargo test` run: 10^5, about 20 s in a debug build on 2
 /// cores (4 s in release).
@@ -106,6 +114,26 @@ enum Mode {
     AsCompleted,
     InOrder,
     Try,
+    TryInOrder,
+}
+
+impl Mode {
+    const ALL: [Mode; 4] = [
+        Mode::AsCompleted,
+        Mode::InOrder,
+        Mode::Try,
+        Mode::TryInOrder,
+    ];
+
+    /// Outputs in input order.
+    fn in_order(self) -> bool {
+        matches!(self, Mode::InOrder | Mode::TryInOrder)
+    }
+
+    /// Stops at the first `Err`.
+    fn fallible(self) -> bool {
+        matches!(self, Mode::Try | Mode::TryInOrder)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,8 +166,14 @@ struct Spec {
     panic_first: bool,
     /// Wakes itself on its first poll (and returns `Pending`).
     self_wake_first: bool,
-    /// Its output is an `Err` (only with `Mode::Try`).
+    /// Its output is an `Err` (only with the fallible modes).
     err: bool,
+    /// Wakes itself on the poll that finishes it (a wake nobody needs).
+    wake_at_finish: bool,
+    /// At every poll, puts a clone of its waker into the model's one-place
+    /// registry, dropping the clone there before (a waker kept after its
+    /// future is gone, until the next such item replaces it).
+    register: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -158,6 +192,8 @@ struct Setup {
     hint: Hint,
     steps: usize,
     ending: Ending,
+    /// Many items through a small limit.
+    long: bool,
 }
 
 fn gen_limit(rng: &mut Rng) -> usize {
@@ -170,30 +206,41 @@ fn gen_limit(rng: &mut Rng) -> usize {
 
 impl Setup {
     fn generate(rng: &mut Rng) -> Self {
-        let mode = [Mode::AsCompleted, Mode::InOrder, Mode::Try][rng.below(3)];
+        let mode = Mode::ALL[rng.below(Mode::ALL.len())];
         let source = if rng.one_in(4) {
             SourceKind::Stream
         } else {
             SourceKind::Iter
         };
-        // One schedule in ten is big: more items, more steps, wider limits.
-        let big = rng.one_in(10);
-        let limit = if big && rng.one_in(2) {
+        // One schedule in 25 is long: many items through small limits, so
+        // that memory growing with the items passed through would show. One
+        // in ten is big: more items, more steps, wider limits.
+        let long = rng.one_in(25);
+        let big = !long && rng.one_in(10);
+        let limit = if long {
+            1 + rng.below(4)
+        } else if big && rng.one_in(2) {
             1 + rng.below(16)
         } else {
             gen_limit(rng)
         };
-        let len = if big {
+        let len = if long {
+            100 + rng.below(151)
+        } else if big {
             17 + rng.below(48)
         } else {
             rng.below(17)
         };
+        // Errors are rarer in long schedules, which should run long.
+        let err_one_in = if long { 80 } else { 10 };
         let specs = (0..len + 4)
             .map(|_| Spec {
                 instant: rng.one_in(5),
                 panic_first: rng.one_in(30),
                 self_wake_first: rng.one_in(10),
-                err: mode == Mode::Try && rng.one_in(10),
+                err: mode.fallible() && rng.one_in(err_one_in),
+                wake_at_finish: rng.one_in(if long { 3 } else { 8 }),
+                register: rng.one_in(if long { 2 } else { 8 }),
             })
             .collect();
         let non_fused = rng.one_in(4);
@@ -203,12 +250,15 @@ impl Setup {
             None
         };
         let hint = [Hint::Exact, Hint::Unknown, Hint::Loose][rng.below(3)];
-        let steps = if big {
+        let steps = if long {
+            2 * len + rng.below(2 * len)
+        } else if big {
             100 + rng.below(300)
         } else {
             rng.below(90)
         };
         let ending = match rng.below(10) {
+            _ if long => Ending::Drain,
             0 => Ending::Drop,
             1 => Ending::IntoInner,
             _ => Ending::Drain,
@@ -224,6 +274,7 @@ impl Setup {
             hint,
             steps,
             ending,
+            long,
         }
     }
 }
@@ -243,6 +294,12 @@ enum How {
 enum Step {
     /// `poll_next` once with the counting waker.
     Poll,
+    /// `poll_progress` once with the counting waker.
+    Progress,
+    /// Wakes the waker in the registry (see [`Spec::register`]), if any.
+    WakeRegistry {
+        how: How,
+    },
     /// Gives item `item` its output; wakes it unless `wake` is `None`.
     Complete {
         item: usize,
@@ -290,8 +347,10 @@ enum Step {
     IntoInner,
 }
 
-const STEP_KINDS: [&str; 14] = [
+const STEP_KINDS: [&str; 16] = [
     "Poll",
+    "Progress",
+    "WakeRegistry",
     "Complete",
     "Wake",
     "DoubleWake",
@@ -311,19 +370,21 @@ impl Step {
     fn kind(self) -> usize {
         match self {
             Step::Poll => 0,
-            Step::Complete { .. } => 1,
-            Step::Wake { .. } => 2,
-            Step::DoubleWake { .. } => 3,
-            Step::PanicNext { .. } => 4,
-            Step::SelfWakeNext { .. } => 5,
-            Step::KeepStale { .. } => 6,
-            Step::WakeStale { .. } => 7,
-            Step::DropStale { .. } => 8,
-            Step::SetLimit(_) => 9,
-            Step::Block => 10,
-            Step::Unblock { .. } => 11,
-            Step::Drop => 12,
-            Step::IntoInner => 13,
+            Step::Progress => 1,
+            Step::WakeRegistry { .. } => 2,
+            Step::Complete { .. } => 3,
+            Step::Wake { .. } => 4,
+            Step::DoubleWake { .. } => 5,
+            Step::PanicNext { .. } => 6,
+            Step::SelfWakeNext { .. } => 7,
+            Step::KeepStale { .. } => 8,
+            Step::WakeStale { .. } => 9,
+            Step::DropStale { .. } => 10,
+            Step::SetLimit(_) => 11,
+            Step::Block => 12,
+            Step::Unblock { .. } => 13,
+            Step::Drop => 14,
+            Step::IntoInner => 15,
         }
     }
 }
@@ -341,7 +402,7 @@ enum St {
     /// Panicked in a poll.
     Panicked,
     /// Dropped by the stream without being yielded (stream dropped,
-    /// `into_inner`, or the first `Err` of `try_limited_as_completed`).
+    /// `into_inner`, or made moot by the first `Err` of a fallible mode).
     Cancelled {
         had_output: bool,
     },
@@ -363,6 +424,8 @@ struct Item {
     woken: bool,
     /// When that first wake happened (a global counter).
     wake_stamp: u64,
+    /// When the stream pulled it.
+    pull_stamp: u64,
     /// That first wake was the future waking itself.
     self_woken: bool,
     polls: usize,
@@ -397,9 +460,12 @@ struct Model {
     /// The source panicked in the latest `poll_next`.
     source_panicked: bool,
     limit: usize,
-    /// Number of the current (or latest) `poll_next` call.
+    /// Number of the current (or latest) call of `poll_next` or
+    /// `poll_progress`.
     call: u64,
     in_call: bool,
+    /// The stamp taken as the current (or latest) call began.
+    call_stamp: u64,
     /// The test pulls from the source handed back by `into_inner`.
     rest_pull: bool,
     stamp: u64,
@@ -408,14 +474,29 @@ struct Model {
     /// Polls of the current call: (id, first poll, wake stamp, self-woken).
     call_polls: Vec<(usize, bool, u64, bool)>,
     pulls_in_call: usize,
+    /// Wakes of a future by itself, in its poll, in the current call
+    /// (whether it then went on, finished, or was dropped).
+    own_wakes_in_call: usize,
     yielded: usize,
     panicked: usize,
     cancelled: usize,
-    /// `Try`: an `Err` returned on its first poll; nothing more is pulled.
+    /// Fallible modes: a future finished with `Err`; nothing more is pulled.
     stopping: bool,
-    /// `Try`: an `Err` was yielded.
+    /// `TryInOrder`: the first item, in input order, that finished with
+    /// `Err`; every item after it is dropped.
+    stop_at: Option<usize>,
+    /// Fallible modes: an `Err` was yielded.
     stopped: bool,
     stale: Vec<Waker>,
+    /// The one-place registry of [`Spec::register`]: the item and its waker.
+    registry: Option<(usize, Waker)>,
+    /// Every distinct waker (by its data pointer) the futures were polled
+    /// with: the engine's waker records in use.
+    nodes: HashSet<usize>,
+    /// The most items in flight at once, and the most wakers held outside
+    /// the stream (kept stale ones and the registry's) at once.
+    peak_in_flight: usize,
+    peak_held: usize,
     expected_panic: Option<&'static str>,
     violations: Vec<String>,
 }
@@ -443,17 +524,24 @@ impl Model {
             limit: setup.limit,
             call: 0,
             in_call: false,
+            call_stamp: 0,
             rest_pull: false,
             stamp: 0,
             ready_order: VecDeque::new(),
             call_polls: Vec::new(),
             pulls_in_call: 0,
+            own_wakes_in_call: 0,
             yielded: 0,
             panicked: 0,
             cancelled: 0,
             stopping: false,
+            stop_at: None,
             stopped: false,
             stale: Vec::new(),
+            registry: None,
+            nodes: HashSet::new(),
+            peak_in_flight: 0,
+            peak_held: 0,
             expected_panic: None,
             violations: Vec::new(),
         }
@@ -511,7 +599,7 @@ impl Model {
             let (low, high) = self.source_hint();
             (in_flight + low, high.map(|high| in_flight + high))
         };
-        if self.mode == Mode::Try {
+        if self.mode.fallible() {
             // The next output may be an `Err` that ends the stream.
             (low.min(1), high)
         } else {
@@ -534,6 +622,21 @@ impl Model {
         if self.items[id].st != St::Running {
             return None;
         }
+        self.note_wake(id);
+        Some(
+            self.items[id]
+                .waker
+                .clone()
+                .expect("a running item was polled once"),
+        )
+    }
+
+    /// Records that something outside item `id`'s poll woke it (a no-op if
+    /// it no longer runs: a stale wake).
+    fn note_wake(&mut self, id: usize) {
+        if self.items[id].st != St::Running {
+            return;
+        }
         let stamp = self.next_stamp();
         let item = &mut self.items[id];
         if !item.woken {
@@ -541,7 +644,50 @@ impl Model {
             item.self_woken = false;
             item.wake_stamp = stamp;
         }
-        Some(item.waker.clone().expect("a running item was polled once"))
+    }
+
+    /// After a call: the fallible modes drop what the first `Err` made moot
+    /// within the call that saw it (Guarantee 11): every future still running
+    /// (`Try`), or every item after it in input order (`TryInOrder`).
+    fn apply_stop(&mut self) {
+        let moot = |id: usize, m: &Model| match m.mode {
+            Mode::Try => m.stopping,
+            Mode::TryInOrder => m.stop_at.is_some_and(|at| id > at),
+            _ => false,
+        };
+        for id in 0..self.items.len() {
+            if !moot(id, self) {
+                continue;
+            }
+            let item = &mut self.items[id];
+            match item.st {
+                St::Running => {
+                    assert_eq!(
+                        item.fut_drops, 1,
+                        "the first Err drops the future of item {id}, made moot by it"
+                    );
+                    item.st = St::Cancelled { had_output: false };
+                    self.cancelled += 1;
+                }
+                St::Done if self.mode == Mode::TryInOrder => {
+                    assert_eq!(
+                        item.out_drops, 1,
+                        "the first Err drops the output of item {id}, after it in input order"
+                    );
+                    item.st = St::Cancelled { had_output: true };
+                    self.cancelled += 1;
+                    let position = self.ready_order.iter().position(|&r| r == id);
+                    self.ready_order
+                        .remove(position.expect("finished item in ready order"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Wakers held outside the stream right now.
+    fn held(&self) -> usize {
+        self.stale.len() + usize::from(self.registry.is_some())
     }
 }
 
@@ -602,6 +748,13 @@ impl Future for SchedFut {
         }
         let call = m.call;
         let stamp = m.next_stamp();
+        // Tests are not built with the crate's MSRV.
+        #[allow(clippy::incompatible_msrv)]
+        m.nodes.insert(cx.waker().data() as usize);
+        if m.items[id].spec.register {
+            // Replaces (and drops) the clone kept there before.
+            m.registry = Some((id, cx.waker().clone()));
+        }
         let item = &mut m.items[id];
         if item.st != St::Running {
             problems.push(format!("item {id} polled in state {:?}", item.st));
@@ -648,13 +801,18 @@ impl Future for SchedFut {
                 m.stale.extend(waker);
             }
             m.ready_order.push_back(id);
-            let err = m.mode == Mode::Try && spec.err;
-            if err && first {
+            let err = m.mode.fallible() && spec.err;
+            if err {
                 m.stopping = true;
+                m.stop_at = Some(m.stop_at.map_or(id, |at| at.min(id)));
             }
             m.call_polls.push(record);
             m.violations.extend(problems);
             drop(guard);
+            if spec.wake_at_finish {
+                this.model.borrow_mut().own_wakes_in_call += 1;
+                cx.waker().wake_by_ref();
+            }
             return Poll::Ready((
                 Out {
                     id,
@@ -665,6 +823,8 @@ impl Future for SchedFut {
         }
         let self_wake = (first && spec.self_wake_first) || item.self_wake_next;
         if self_wake {
+            m.own_wakes_in_call += 1;
+            let item = &mut m.items[id];
             item.self_wake_next = false;
             item.woken = true;
             item.self_woken = true;
@@ -781,6 +941,7 @@ fn pull(model: &M, cx: Option<&mut Context<'_>>) -> Poll<Option<SchedFut>> {
         m.pulls_in_call += 1;
     }
     let spec = m.specs.get(pos).copied().unwrap_or_default();
+    let pull_stamp = m.next_stamp();
     m.items.push(Item {
         spec,
         st: if m.rest_pull {
@@ -795,6 +956,7 @@ fn pull(model: &M, cx: Option<&mut Context<'_>>) -> Poll<Option<SchedFut>> {
         waker: None,
         woken: false,
         wake_stamp: 0,
+        pull_stamp,
         self_woken: false,
         polls: 0,
         last_call: 0,
@@ -886,7 +1048,7 @@ impl Norm for Result<Out, Out> {
     }
 }
 
-/// The source handed back by `into_inner`.
+/// The source handed back by `into_inner`: pulls one item (and drops it).
 trait Rest {
     fn pull_one(&mut self) -> Poll<Option<()>>;
 }
@@ -910,45 +1072,6 @@ impl<S: Stream> Rest for StreamRest<S> {
             .map(|item| item.map(drop))
     }
 }
-
-trait Accessors {
-    fn limit_(&self) -> usize;
-    fn set_limit_(&mut self, limit: usize);
-    fn in_flight_(&self) -> usize;
-    fn into_rest(self) -> Box<dyn Rest>;
-}
-
-macro_rules! accessors {
-    ($ty:ident [$($g:ident),*] where [$($b:tt)*], |$inner:ident| $rest:expr) => {
-        impl<$($g),*> Accessors for $ty<X>
-        where
-            $($b)*
-        {
-            fn limit_(&self) -> usize {
-                self.limit()
-            }
-            fn set_limit_(&mut self, limit: usize) {
-                self.set_limit(limit);
-            }
-            fn in_flight_(&self) -> usize {
-                self.in_flight()
-            }
-            fn into_rest(self) -> Box<dyn Rest> {
-                let $inner = self.into_inner();
-                Box::new($rest)
-            }
-        }
-    };
-}
-
-accessors!(LimitedAsCompleted [X] where [X: Iterator + 'static, X::Item: IntoFuture], |it| IterRest(it));
-accessors!(LimitedInOrder [X] where [X: Iterator + 'static, X::Item: IntoFuture], |it| IterRest(it));
-accessors!(TryLimitedAsCompleted [X, T, E]
-    where [X: Iterator + 'static, X::Item: IntoFuture<Output = Result<T, E>>], |it| IterRest(it));
-accessors!(LimitedAsCompletedStream [X] where [X: Stream + 'static, X::Item: IntoFuture], |st| StreamRest(st));
-accessors!(LimitedInOrderStream [X] where [X: Stream + 'static, X::Item: IntoFuture], |st| StreamRest(st));
-accessors!(TryLimitedAsCompletedStream [X, T, E]
-    where [X: Stream + 'static, X::Item: IntoFuture<Output = Result<T, E>>], |st| StreamRest(st));
 
 // ---------------------------------------------------------------------------
 // Helper threads
@@ -1008,10 +1131,14 @@ impl Drop for Helpers {
 
 #[derive(Default)]
 struct Stats {
-    schedules: [[u64; 2]; 3],
+    schedules: [[u64; 2]; 4],
+    long: u64,
     steps: [u64; STEP_KINDS.len()],
     outputs: u64,
     pendings: u64,
+    progress_ready: u64,
+    progress_pending: u64,
+    most_nodes: usize,
     future_panics: u64,
     source_panics: u64,
     ended: u64,
@@ -1024,10 +1151,13 @@ struct Stats {
 
 struct Run<'a, S> {
     s: Option<S>,
+    /// `into_inner`, as the source it hands back.
+    into_rest: fn(S) -> Box<dyn Rest>,
     m: M,
     rng: Rng,
     source: SourceKind,
     len: usize,
+    long: bool,
     parent: Arc<CountingWaker>,
     waker: Waker,
     helpers: &'a Helpers,
@@ -1037,6 +1167,8 @@ struct Run<'a, S> {
     last_pending: bool,
     /// Parent wakes when the latest `poll_next` began.
     wakes_at_call_start: usize,
+    /// That `Pending` came from `poll_progress`.
+    pending_from_progress: bool,
     /// The source panicked in the latest poll and the limit did not change
     /// since: the next poll must call it again.
     recall_source: bool,
@@ -1058,7 +1190,7 @@ fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 impl<S> Run<'_, S>
 where
-    S: Stream + FusedStream + Unpin + Accessors,
+    S: LimitedStream + FusedStream,
     S::Item: Norm,
 {
     fn how(&mut self) -> How {
@@ -1070,18 +1202,28 @@ where
     }
 
     fn gen_step(&mut self) -> Step {
-        let (running, stale) = {
+        let (running, stale, registry) = {
             let m = self.m.borrow();
-            (m.running(), m.stale.len())
+            (m.running(), m.stale.len(), m.registry.is_some())
         };
         let pick = |rng: &mut Rng| running[rng.below(running.len())];
         let r = self.rng.below(1000);
         match r {
-            0..=4 => return Step::Drop,
-            5..=9 => return Step::IntoInner,
+            // Long schedules run to their end.
+            0..=4 if !self.long => return Step::Drop,
+            5..=9 if !self.long => return Step::IntoInner,
             _ => {}
         }
         let r = r / 10;
+        if let 20..=29 = r {
+            return Step::Progress;
+        }
+        if registry {
+            if let 30..=32 = r {
+                let how = self.how();
+                return Step::WakeRegistry { how };
+            }
+        }
         if !running.is_empty() {
             match r {
                 35..=59 => {
@@ -1137,7 +1279,14 @@ where
             }
         }
         if let 86..=89 = r {
-            return Step::SetLimit(gen_limit(&mut self.rng));
+            // Long schedules keep small limits: many items pass through few
+            // places.
+            let limit = if self.long {
+                1 + self.rng.below(4)
+            } else {
+                gen_limit(&mut self.rng)
+            };
+            return Step::SetLimit(limit);
         }
         if self.source == SourceKind::Stream {
             if let 90..=94 = r {
@@ -1172,6 +1321,16 @@ where
         self.stats.steps[step.kind()] += 1;
         match step {
             Step::Poll => self.poll(),
+            Step::Progress => self.progress(),
+            Step::WakeRegistry { how } => {
+                let waker = {
+                    let mut m = self.m.borrow_mut();
+                    let (id, waker) = m.registry.clone().expect("a waker in the registry");
+                    m.note_wake(id);
+                    waker
+                };
+                self.wake_waker(waker, how);
+            }
             Step::Complete { item, wake } => {
                 self.m.borrow_mut().items[item].completed = true;
                 if let Some(how) = wake {
@@ -1201,7 +1360,7 @@ where
                 drop(waker);
             }
             Step::SetLimit(limit) => {
-                self.s.as_mut().expect("stream alive").set_limit_(limit);
+                self.s.as_mut().expect("stream alive").set_limit(limit);
                 self.m.borrow_mut().limit = limit;
                 self.recall_source = false;
             }
@@ -1230,7 +1389,7 @@ where
             }
             Step::IntoInner => {
                 let s = self.s.take().expect("stream alive");
-                let mut rest = s.into_rest();
+                let mut rest = (self.into_rest)(s);
                 self.after_stream_gone();
                 let (ended, pulled, blocked) = {
                     let m = self.m.borrow();
@@ -1294,43 +1453,27 @@ where
         self.last_pending = false;
     }
 
-    fn poll(&mut self) {
-        let (invocations_before, was_done) = {
-            let mut m = self.m.borrow_mut();
-            m.call += 1;
-            m.in_call = true;
-            m.call_polls.clear();
-            m.pulls_in_call = 0;
-            m.source_panicked = false;
-            m.source_wake_outstanding = false;
-            (m.invocations, self.done)
-        };
-        let wakes_before = self.parent.wakes();
-        let s = self.s.as_mut().expect("stream alive");
-        let waker = &self.waker;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            Pin::new(s).poll_next(&mut Context::from_waker(waker))
-        }));
-        let wakes_during = self.parent.wakes() - wakes_before;
-        let mut guard = self.m.borrow_mut();
-        let m = &mut *guard;
+    /// Starts a call of `poll_next` or `poll_progress`; returns the source
+    /// calls so far.
+    fn begin_call(&mut self) -> usize {
+        let mut m = self.m.borrow_mut();
+        m.call += 1;
+        m.in_call = true;
+        m.call_stamp = m.next_stamp();
+        m.call_polls.clear();
+        m.pulls_in_call = 0;
+        m.own_wakes_in_call = 0;
+        m.source_panicked = false;
+        m.invocations
+    }
+
+    /// What every call must have done, whatever it returned: drop what an
+    /// `Err` made moot (Guarantee 11), poll the futures woken together in
+    /// wake order (Guarantee 4) and, if it returned, poll every future woken
+    /// before it began (Guarantee 6).
+    fn end_call(m: &mut Model, returned: bool) {
         m.in_call = false;
-        let call = m.call;
-        let expected = m.expected_panic.take();
-        if self.recall_source {
-            assert!(
-                m.invocations > invocations_before,
-                "a source that panicked is called again on the next poll"
-            );
-        }
-        self.recall_source = false;
-        if was_done {
-            assert_eq!(
-                m.invocations, invocations_before,
-                "no source call after the stream ended"
-            );
-        }
-        // Futures woken together are polled in the order they were woken.
+        m.apply_stop();
         let mut last = 0;
         for &(id, first, stamp, self_woken) in &m.call_polls {
             if first || self_woken {
@@ -1342,6 +1485,49 @@ where
                 m.call_polls
             );
             last = stamp;
+        }
+        if returned {
+            let call = m.call;
+            for (id, item) in m.items.iter().enumerate() {
+                assert!(
+                    !(item.st == St::Running && item.woken && item.wake_stamp < m.call_stamp),
+                    "starved: item {id}, woken before call {call} began (at {}), \
+                     was not polled by it",
+                    item.wake_stamp
+                );
+            }
+        }
+    }
+
+    fn poll(&mut self) {
+        let was_done = self.done;
+        let invocations_before = self.begin_call();
+        self.m.borrow_mut().source_wake_outstanding = false;
+        let wakes_before = self.parent.wakes();
+        let s = self.s.as_mut().expect("stream alive");
+        let waker = &self.waker;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            Pin::new(s).poll_next(&mut Context::from_waker(waker))
+        }));
+        let wakes_during = self.parent.wakes() - wakes_before;
+        let mut guard = self.m.borrow_mut();
+        let m = &mut *guard;
+        Self::end_call(m, result.is_ok());
+        let call = m.call;
+        let expected = m.expected_panic.take();
+        if self.recall_source && !m.stopping {
+            assert!(
+                m.invocations > invocations_before,
+                "a source that panicked is called again on the next poll \
+                 (unless an `Err` seen first stopped the pulling)"
+            );
+        }
+        self.recall_source = false;
+        if was_done {
+            assert_eq!(
+                m.invocations, invocations_before,
+                "no source call after the stream ended"
+            );
         }
         self.pulled_in_poll = m.pulls_in_call > 0;
         self.last_pending = false;
@@ -1385,7 +1571,7 @@ where
                     !m.expected_terminated(),
                     "Pending with nothing in flight and the source ended"
                 );
-                if m.mode == Mode::InOrder {
+                if m.mode.in_order() {
                     if let Some(front) = m
                         .items
                         .iter()
@@ -1400,23 +1586,9 @@ where
                 } else if let Some(id) = m.items.iter().position(|it| it.st == St::Done) {
                     panic!("Pending while item {id} has finished");
                 }
-                let mut self_woken = false;
-                for (id, item) in m.items.iter().enumerate() {
-                    if item.st == St::Running && item.woken {
-                        assert!(
-                            item.self_woken && item.last_call == call,
-                            "Pending while item {id}, woken before the call, was not polled"
-                        );
-                        self_woken = true;
-                    }
-                }
-                assert_eq!(
-                    wakes_during > 0,
-                    self_woken,
-                    "Pending wakes its own task exactly when a future woke itself \
-                     during the call ({wakes_during} wakes)"
-                );
+                Self::check_pending(m, call, wakes_during, "poll_next");
                 self.last_pending = true;
+                self.pending_from_progress = false;
                 self.wakes_at_call_start = wakes_before;
                 drop(guard);
             }
@@ -1438,7 +1610,21 @@ where
                     St::Done,
                     "item {id} yielded but its future has not finished (or it was yielded before)"
                 );
-                if m.mode == Mode::InOrder {
+                // Guarantee 6, as worded: no output is handed out while a
+                // future woken before this call, and before the output's item
+                // was pulled, waits unpolled.
+                let pulled_at = m.items[id].pull_stamp;
+                for (other, item) in m.items.iter().enumerate() {
+                    assert!(
+                        !(item.st == St::Running
+                            && item.woken
+                            && item.wake_stamp < m.call_stamp
+                            && item.wake_stamp < pulled_at),
+                        "starved: output of item {id} handed out while item {other}, \
+                         woken before it was pulled, waits unpolled"
+                    );
+                }
+                if m.mode.in_order() {
                     let front = m
                         .items
                         .iter()
@@ -1460,27 +1646,28 @@ where
                 self.stats.outputs += 1;
                 if err {
                     self.stats.errs += 1;
-                    assert_eq!(m.mode, Mode::Try);
+                    assert!(m.mode.fallible(), "an Err stopped a plain stream");
+                    if m.mode == Mode::TryInOrder {
+                        assert_eq!(
+                            m.stop_at,
+                            Some(id),
+                            "the Err handed out is the first in input order"
+                        );
+                    }
                     m.stopped = true;
                     assert!(
                         m.ready_order.is_empty(),
                         "outputs finished before the Err come out before it: {:?}",
                         m.ready_order
                     );
-                    for id in 0..m.items.len() {
-                        let item = &mut m.items[id];
-                        match item.st {
-                            St::Running => {
-                                assert_eq!(
-                                    item.fut_drops, 1,
-                                    "the Err drops future {id} still in flight"
-                                );
-                                item.st = St::Cancelled { had_output: false };
-                                m.cancelled += 1;
-                            }
-                            St::Done => panic!("output {id} finished but lost at the Err"),
-                            _ => {}
-                        }
+                    // Everything else was handed out before the Err, or
+                    // dropped when the Err was seen.
+                    for (other, item) in m.items.iter().enumerate() {
+                        assert!(
+                            !matches!(item.st, St::Running | St::Done),
+                            "item {other} left in {:?} after the Err came out",
+                            item.st
+                        );
                     }
                 }
                 assert!(
@@ -1493,8 +1680,120 @@ where
         }
     }
 
+    /// A `Pending` out of call `call` of `what`: every future woken before
+    /// the call was polled, and the task was woken if a future still running
+    /// woke itself during the call (no hang), and only if some future woke
+    /// itself during the call (Guarantee 6: no spin; the stream cannot tell
+    /// a wake by a future that then finished or was dropped from a live
+    /// one's).
+    fn check_pending(m: &Model, call: u64, wakes_during: usize, what: &str) {
+        let mut self_woken = false;
+        for (id, item) in m.items.iter().enumerate() {
+            if item.st == St::Running && item.woken {
+                assert!(
+                    item.self_woken && item.last_call == call,
+                    "{what} Pending while item {id}, woken before the call, was not polled"
+                );
+                self_woken = true;
+            }
+        }
+        if self_woken {
+            assert!(
+                wakes_during > 0,
+                "{what} Pending after a future woke itself, without waking its task"
+            );
+        } else {
+            assert!(
+                wakes_during == 0 || m.own_wakes_in_call > 0,
+                "{what} Pending woke its task ({wakes_during} wakes) with nothing woken \
+                 during the call"
+            );
+        }
+    }
+
+    /// `poll_progress` once: Guarantee 10.
+    fn progress(&mut self) {
+        let invocations_before = self.begin_call();
+        let wakes_before = self.parent.wakes();
+        let s = self.s.as_mut().expect("stream alive");
+        let waker = &self.waker;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            s.poll_progress(&mut Context::from_waker(waker))
+        }));
+        let wakes_during = self.parent.wakes() - wakes_before;
+        let mut guard = self.m.borrow_mut();
+        let m = &mut *guard;
+        Self::end_call(m, result.is_ok());
+        let call = m.call;
+        let expected = m.expected_panic.take();
+        assert_eq!(
+            m.invocations, invocations_before,
+            "poll_progress called the source"
+        );
+        self.last_pending = false;
+        let poll = match result {
+            Err(payload) => {
+                let message = payload_message(&*payload);
+                assert_eq!(
+                    (Some(message.as_str()), expected),
+                    (Some(FUTURE_PANIC), Some(FUTURE_PANIC)),
+                    "unexpected panic out of poll_progress"
+                );
+                self.stats.future_panics += 1;
+                return;
+            }
+            Ok(poll) => {
+                assert_eq!(expected, None, "a panic on purpose did not come out");
+                poll
+            }
+        };
+        let running = m.items.iter().position(|it| it.st == St::Running);
+        match poll {
+            Poll::Ready(()) => {
+                self.stats.progress_ready += 1;
+                if let Some(id) = running {
+                    panic!("poll_progress returned Ready with item {id} still running");
+                }
+            }
+            Poll::Pending => {
+                self.stats.progress_pending += 1;
+                assert!(
+                    running.is_some(),
+                    "poll_progress returned Pending with nothing running"
+                );
+                Self::check_pending(m, call, wakes_during, "poll_progress");
+                self.last_pending = true;
+                self.pending_from_progress = true;
+                self.wakes_at_call_start = wakes_before;
+            }
+        }
+    }
+
+    /// Guarantee 5: the engine's waker records stay bounded by the items in
+    /// flight and the wakers held outside the stream, however many items
+    /// pass through. (The factors leave room for records waiting to be found
+    /// idle; one record per item passed through exceeds them in the long
+    /// schedules.)
+    fn check_records(&mut self) {
+        let mut guard = self.m.borrow_mut();
+        let m = &mut *guard;
+        m.peak_in_flight = m.peak_in_flight.max(m.in_flight());
+        m.peak_held = m.peak_held.max(m.held());
+        let bound = 4 * (m.peak_in_flight + 1) + 2 * m.peak_held + 8;
+        assert!(
+            m.nodes.len() <= bound,
+            "{} waker records after {} items pulled, with at most {} in flight and {} \
+             wakers held outside: more than {bound}",
+            m.nodes.len(),
+            m.items.len(),
+            m.peak_in_flight,
+            m.peak_held
+        );
+    }
+
     /// The model's rules, after every step.
     fn check(&mut self) {
+        self.check_records();
         let m = self.m.borrow();
         assert!(m.violations.is_empty(), "violations: {:#?}", m.violations);
         let in_flight = m.in_flight();
@@ -1529,16 +1828,18 @@ where
             );
         }
         if let Some(s) = &self.s {
-            assert_eq!(s.limit_(), m.limit, "limit()");
-            assert_eq!(s.in_flight_(), in_flight, "in_flight()");
+            assert_eq!(s.limit(), m.limit, "limit()");
+            assert_eq!(s.in_flight(), in_flight, "in_flight()");
             assert_eq!(s.size_hint(), m.expected_hint(), "size_hint()");
             assert_eq!(
                 s.is_terminated(),
                 m.expected_terminated(),
                 "is_terminated()"
             );
+            // `poll_progress` does not poll the source, so only a `Pending`
+            // of `poll_next` owes the task a wake from it.
             let outstanding = m.items.iter().any(|it| it.st == St::Running && it.woken)
-                || m.source_wake_outstanding;
+                || m.source_wake_outstanding && !self.pending_from_progress;
             if self.last_pending && outstanding {
                 assert!(
                     self.parent.wakes() > self.wakes_at_call_start,
@@ -1617,6 +1918,7 @@ where
 #[allow(clippy::too_many_arguments)]
 fn drive<S>(
     stream: S,
+    into_rest: fn(S) -> Box<dyn Rest>,
     m: M,
     rng: Rng,
     setup: &Setup,
@@ -1624,17 +1926,19 @@ fn drive<S>(
     log: &RefCell<Vec<Step>>,
     stats: &mut Stats,
 ) where
-    S: Stream + FusedStream + Unpin + Accessors,
+    S: LimitedStream + FusedStream,
     S::Item: Norm,
 {
     let parent = CountingWaker::new();
     let waker = parent.waker();
     let mut run = Run {
         s: Some(stream),
+        into_rest,
         m,
         rng,
         source: setup.source,
         len: setup.len,
+        long: setup.long,
         parent,
         waker,
         helpers,
@@ -1642,6 +1946,7 @@ fn drive<S>(
         stats,
         last_pending: false,
         wakes_at_call_start: 0,
+        pending_from_progress: false,
         recall_source: false,
         done: false,
         pulled_in_poll: false,
@@ -1670,82 +1975,93 @@ fn run_schedule(seed: u64, helpers: &Helpers, log: &RefCell<Vec<Step>>, stats: &
     let mut rng = Rng::new(seed);
     let setup = Setup::generate(&mut rng);
     stats.schedules[setup.mode as usize][setup.source as usize] += 1;
+    stats.long += u64::from(setup.long);
     let m: M = Rc::new(RefCell::new(Model::new(&setup)));
     let iter = || SchedIter {
         model: Rc::clone(&m),
     };
-    let source = || SchedSource {
-        model: Rc::clone(&m),
+    let source = || {
+        futures::StreamExt::map(
+            SchedSource {
+                model: Rc::clone(&m),
+            },
+            plain,
+        )
+    };
+    let fallible_source = || {
+        futures::StreamExt::map(
+            SchedSource {
+                model: Rc::clone(&m),
+            },
+            fallible,
+        )
     };
     let limit = setup.limit;
     let m2 = Rc::clone(&m);
+    // Drives `$stream`; `$rest` wraps what its `into_inner` hands back.
+    macro_rules! go {
+        ($stream:expr, $rest:ident) => {
+            drive(
+                $stream,
+                |s| Box::new($rest(s.into_inner())),
+                m2,
+                rng,
+                &setup,
+                helpers,
+                log,
+                stats,
+            )
+        };
+    }
+    use LimitedAsCompletedStreamExt as StreamExt_;
     match (setup.mode, setup.source) {
-        (Mode::AsCompleted, SourceKind::Iter) => drive(
-            iter().map(plain).limited_as_completed(limit),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
+        (Mode::AsCompleted, SourceKind::Iter) => {
+            go!(iter().map(plain).limited_as_completed(limit), IterRest)
+        }
+        (Mode::InOrder, SourceKind::Iter) => {
+            go!(iter().map(plain).limited_in_order(limit), IterRest)
+        }
+        (Mode::Try, SourceKind::Iter) => {
+            go!(
+                iter().map(fallible).try_limited_as_completed(limit),
+                IterRest
+            )
+        }
+        (Mode::TryInOrder, SourceKind::Iter) => {
+            go!(iter().map(fallible).try_limited_in_order(limit), IterRest)
+        }
+        (Mode::AsCompleted, SourceKind::Stream) => go!(
+            StreamExt_::limited_as_completed(source(), limit),
+            StreamRest
         ),
-        (Mode::InOrder, SourceKind::Iter) => drive(
-            iter().map(plain).limited_in_order(limit),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
+        (Mode::InOrder, SourceKind::Stream) => {
+            go!(StreamExt_::limited_in_order(source(), limit), StreamRest)
+        }
+        (Mode::Try, SourceKind::Stream) => go!(
+            StreamExt_::try_limited_as_completed(fallible_source(), limit),
+            StreamRest
         ),
-        (Mode::Try, SourceKind::Iter) => drive(
-            iter().map(fallible).try_limited_as_completed(limit),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
-        ),
-        (Mode::AsCompleted, SourceKind::Stream) => drive(
-            LimitedAsCompletedStreamExt::limited_as_completed(
-                futures::StreamExt::map(source(), plain),
-                limit,
-            ),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
-        ),
-        (Mode::InOrder, SourceKind::Stream) => drive(
-            LimitedAsCompletedStreamExt::limited_in_order(
-                futures::StreamExt::map(source(), plain),
-                limit,
-            ),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
-        ),
-        (Mode::Try, SourceKind::Stream) => drive(
-            LimitedAsCompletedStreamExt::try_limited_as_completed(
-                futures::StreamExt::map(source(), fallible),
-                limit,
-            ),
-            m2,
-            rng,
-            &setup,
-            helpers,
-            log,
-            stats,
+        (Mode::TryInOrder, SourceKind::Stream) => go!(
+            StreamExt_::try_limited_in_order(fallible_source(), limit),
+            StreamRest
         ),
     }
     // Break the model's cycle through kept wakers, if any were left.
-    m.borrow_mut().stale.clear();
+    let mut m = m.borrow_mut();
+    m.stale.clear();
+    m.registry = None;
+    stats.most_nodes = stats.most_nodes.max(m.nodes.len());
+    if std::env::var("DEBUG_NODES").is_ok() && (setup.long || m.nodes.len() > 60) {
+        eprintln!(
+            "long={} limit={} items={} nodes={} peak_in_flight={} peak_held={}",
+            setup.long,
+            setup.limit,
+            m.items.len(),
+            m.nodes.len(),
+            m.peak_in_flight,
+            m.peak_held
+        );
+    }
 }
 
 /// Runs schedule `seed`; on failure prints its seed, setup and steps and
@@ -1832,12 +2148,24 @@ fn random_schedules_keep_every_rule_of_the_model() {
     println!("schedules: {count}, master seed: SCHEDULE_MASTER_SEED={master:#x}");
     let start = std::time::Instant::now();
     for index in 0..count {
-        run_reported(schedule_seed(master, index), &helpers, &mut stats, false);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            run_reported(schedule_seed(master, index), &helpers, &mut stats, false);
+        }));
+        if let Err(payload) = result {
+            eprintln!("failed at schedule {} of {count}", index + 1);
+            panic::resume_unwind(payload);
+        }
     }
     println!(
-        "{count} schedules in {:.1?}; by mode x source (iter, stream): {:?}",
+        "{count} schedules ({} long) in {:.1?}; by mode (as completed, in order, try, \
+         try in order) x source (iter, stream): {:?}",
+        stats.long,
         start.elapsed(),
         stats.schedules
+    );
+    println!(
+        "poll_progress: {} Ready, {} Pending; most waker records in one schedule: {}",
+        stats.progress_ready, stats.progress_pending, stats.most_nodes
     );
     println!(
         "outputs {}, Pending {}, future panics {}, source panics {}, Errs {}, \
@@ -1862,5 +2190,6 @@ fn random_schedules_keep_every_rule_of_the_model() {
             assert!(row.iter().all(|&n| n > 0), "a stream type never ran");
         }
         assert!(stats.future_panics > 0 && stats.source_panics > 0 && stats.errs > 0);
+        assert!(stats.long > 0 && stats.progress_ready > 0 && stats.progress_pending > 0);
     }
 }
