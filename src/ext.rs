@@ -44,7 +44,7 @@ pub trait LimitedAsCompletedExt: IntoIterator + Sized {
     /// up to `limit` items and polls each once; from then on each completion
     /// frees a slot that is refilled from the iterator, and the new future
     /// polled once, *before* the poll returns the completed output. So `limit`
-    /// futures are really under way while the caller works on an output, and
+    /// futures have been started whenever the caller gets an output, and
     /// whenever `poll_next` returns, fewer than `limit` are in flight only if
     /// the iterator has ended. A consequence: `.take(k)` on the stream pulls
     /// `limit + k` items. An iterator that has returned `None` is never called
@@ -60,9 +60,11 @@ pub trait LimitedAsCompletedExt: IntoIterator + Sized {
     /// when a future keeps waking itself returns `Pending` after waking its
     /// own task, so the stream never starves the executor.
     ///
-    /// Futures make progress only while the stream is polled. For work that
-    /// runs in the background, map items to spawned task handles; see the
-    /// [crate docs](crate#progress-happens-while-the-stream-is-polled).
+    /// Futures make progress only while the stream is polled: while the caller
+    /// awaits something else between two `next()` calls, they wait too, even
+    /// if what they wait for is ready. For work that must go on meanwhile, map
+    /// items to spawned task handles; see the section on a busy consumer in
+    /// the [crate docs](crate#progress-happens-while-the-stream-is-polled).
     ///
     /// # Panics
     ///

@@ -42,6 +42,17 @@
 //! # });
 //! ```
 //!
+//! **A busy consumer stalls the futures.** The futures in flight advance only
+//! while the stream is polled. Each refill is started before an output is
+//! handed out, so `n` futures have been started whenever the caller gets one;
+//! but if the loop body then awaits something else (a write, a rate-limit
+//! sleep, another request), they wait with it: a request of several steps
+//! stops between them, a server may time out, and futures that hold what the
+//! body needs (pool connections, permits) deadlock it. `buffer_unordered` and
+//! `FuturesUnordered` behave the same. See the section on
+//! [a busy consumer](#progress-happens-while-the-stream-is-polled) for what to
+//! do.
+//!
 //! # Guarantees
 //!
 //! Every stream type of the crate keeps these promises. They are the
@@ -153,10 +164,46 @@
 //!
 //! # Progress happens while the stream is polled
 //!
-//! Futures in flight advance only while the stream is polled: while the
-//! caller awaits something else, they wait too. To let work run in the
-//! background, map each item to a spawned task's handle. The iterator is lazy,
-//! so at most `n` tasks exist at a time:
+//! A busy consumer stalls the futures in flight. The stream polls them, and
+//! the stream is polled only while the caller awaits `next()` (or otherwise
+//! polls it). The futures are started before each output is handed out, but
+//! while the loop body awaits something else they do not advance, even when
+//! what they wait for is ready; work that blocks the thread stalls them too.
+//!
+//! ```
+//! use futures::channel::oneshot;
+//! use futures::future::{self, FutureExt};
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//! use std::cell::Cell;
+//!
+//! /// Stands in for the loop body's own work: a write, a sleep, a request.
+//! async fn save<T>(_output: T) {}
+//!
+//! # futures::executor::block_on(async {
+//! let (go, signal) = oneshot::channel();
+//! let finished = Cell::new(false);
+//! let quick = future::ready(()).boxed_local();
+//! let slow = async {
+//!     signal.await.ok();
+//!     finished.set(true);
+//! }
+//! .boxed_local();
+//!
+//! let mut outputs = [quick, slow].into_iter().limited_as_completed(2);
+//! let output = outputs.next().await; // the quick one's; the slow one waits for `go`
+//! go.send(())?; // the slow one could finish now...
+//! save(output).await; // ...but nothing polls it while the body works
+//! assert!(!finished.get());
+//! outputs.next().await; // polling the stream again lets it run
+//! assert!(finished.get());
+//! # Ok::<(), ()>(())
+//! # }).unwrap();
+//! ```
+//!
+//! To let work run in the background, map each item to a spawned task's
+//! handle: the runtime runs the task whether or not the stream is polled, and
+//! the iterator is lazy, so at most `n` tasks exist at a time:
 //!
 //! ```
 //! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
@@ -278,7 +325,8 @@
 //!   `limited_as_completed(0)` panics with a message at the call site.
 //! * **A `FuturesUnordered` refill loop** is the same idea written by hand
 //!   each time: easy to get subtly wrong (refilling after yielding, so fewer
-//!   than `n` run while the caller works), and it allocates per future.
+//!   than `n` have been started when the caller gets an output), and it
+//!   allocates per future.
 //! * **A semaphore plus `join_all`** creates every future up front (memory in
 //!   proportion to the input, so no endless iterators) and gives outputs only
 //!   at the end.
