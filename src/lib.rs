@@ -51,7 +51,8 @@
 //! body needs (pool connections, permits) deadlock it. `buffer_unordered` and
 //! `FuturesUnordered` behave the same. See the section on
 //! [a busy consumer](#progress-happens-while-the-stream-is-polled) for what to
-//! do.
+//! do, and [Sharing a client](#sharing-a-client) for items that borrow a
+//! client inside `tokio::spawn`.
 //!
 //! # Guarantees
 //!
@@ -261,6 +262,142 @@
 //! # Ok::<(), tokio::task::JoinError>(())
 //! # }).unwrap();
 //! # }
+//! ```
+//!
+//! # Sharing a client
+//!
+//! The items can share one client (an HTTP client and its connection pool, a
+//! database pool) by borrowing it. Inside `tokio::spawn`, whose future must be
+//! `Send`, two things matter: borrow the client once, *outside* the closure,
+//! and let the items own their data (`String`s here, not `&String`s):
+//!
+//! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let client = Client::new(); // stands in for `reqwest::Client`, say
+//! let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! let task = tokio::spawn(async move {
+//!     let client = &client; // each `async move` below copies this reference
+//!     let mut responses = urls
+//!         .into_iter() // owned items
+//!         .map(|url| async move { client.get(&url).send().await })
+//!         .limited_as_completed(8);
+//!     let mut bytes = 0;
+//!     while let Some(response) = responses.next().await {
+//!         bytes += response?;
+//!     }
+//!     Ok::<_, std::io::Error>(bytes)
+//! });
+//! assert!(task.await?? > 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Without `let client = &client;`, each `async move` block would try to take
+//! the client itself: "cannot move out of `client`, a captured variable in an
+//! `FnMut` closure" (E0507).
+//!
+//! Items that *borrow* do not compile inside `tokio::spawn`, though the same
+//! code compiles outside it: `urls.iter()` (items `&String`), or even
+//! `["a", "b"].into_iter()` (items `&'static str`):
+//!
+//! ```compile_fail
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! # use futures::StreamExt;
+//! # use limited_as_completed::LimitedAsCompletedExt;
+//! # async fn run() {
+//! # let client = Client::new();
+//! # let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! // error: implementation of `FnOnce` is not general enough
+//! let task = tokio::spawn(async move {
+//!     let client = &client;
+//!     let mut responses = urls
+//!         .iter() // items that borrow `urls`
+//!         .map(|url| async move { client.get(url).send().await })
+//!         .limited_as_completed(8);
+//!     let mut bytes = 0;
+//!     while let Some(response) = responses.next().await {
+//!         bytes += response?;
+//!     }
+//!     Ok::<_, std::io::Error>(bytes)
+//! });
+//! # }
+//! ```
+//!
+//! Why: to prove the spawned future `Send`, rustc checks each value it holds
+//! across an `.await` (here the stream, and in it the iterator and the
+//! closure) with every lifetime in their types replaced by a fresh one. The
+//! closure takes a `&String` of one lifetime; once that lifetime is forgotten,
+//! rustc asks it to take a `&String` of *any* lifetime, cannot show that, and
+//! rejects the code. It is a limitation of the compiler (rust-lang/rust
+//! issues [89976](https://github.com/rust-lang/rust/issues/89976) and
+//! [71671](https://github.com/rust-lang/rust/issues/71671)), not a real
+//! `Send` problem, and `stream::iter(..).buffer_unordered(n)` fails the same
+//! way. It is the items that must not borrow, not the client: cloning an
+//! `Arc`'d client into each item does not help, while owned items
+//! (`urls.into_iter()`, `.cloned()`, indices) do.
+//!
+//! When each item must be `'static`, as when the items are spawned tasks
+//! themselves (see [above](#progress-happens-while-the-stream-is-polled)),
+//! a borrowed client will not do: give each item its own handle, an `Arc` of
+//! the client, or a clone where the client is a handle already (reqwest's
+//! and hyper-util's are: their clones share one connection pool):
+//!
+//! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! use std::sync::Arc;
+//!
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let client = Arc::new(Client::new());
+//! let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! let tasks = urls.into_iter().map(|url| {
+//!     let client = Arc::clone(&client);
+//!     tokio::spawn(async move { client.get(&url).send().await })
+//! });
+//! let mut responses = tasks.limited_as_completed(8);
+//! let mut bytes = 0;
+//! while let Some(response) = responses.next().await {
+//!     bytes += response??; // the task's `JoinError`, then the request's error
+//! }
+//! assert!(bytes > 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Fail fast

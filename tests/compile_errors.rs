@@ -1,5 +1,7 @@
 //! The errors a user sees when the items are not futures, or the trait is not
-//! imported, say what is wrong (see the docs of `LimitedAsCompletedExt`).
+//! imported, say what is wrong (see the docs of `LimitedAsCompletedExt`); and
+//! items that borrow, inside a task that must be `Send`, still fail as the
+//! crate docs' "Sharing a client" says.
 //!
 //! Each file in `tests/compile_errors/` is a program that must not compile.
 //! Its `// expect:` comment is the first line of the error rustc must give,
@@ -119,9 +121,9 @@ fn check(package: &Path, case: &Case) -> (bool, String) {
 
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot run the compiler")]
-fn errors_name_the_mistake() {
+fn each_program_fails_with_its_documented_error() {
     let cases = cases();
-    assert!(cases.len() >= 6, "the case files are missing");
+    assert!(cases.len() >= 7, "the case files are missing");
     let package = package(&cases);
     let mut failures = Vec::new();
     for case in &cases {
