@@ -400,6 +400,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! `examples/shared_client.rs` crawls a local server this way through one
+//! hyper-util client, and prints how many connections its pool opened.
+//!
 //! # Fail fast
 //!
 //! A stream of `Result`s is a `TryStream`: `try_next()?` stops at the first
