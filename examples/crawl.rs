@@ -96,8 +96,9 @@ async fn main() {
     println!();
     println!("{fetched} pages fetched, {failed} failed, in {:.3} s (at least {ideal:.3} s: {pages} pages / {limit} at a time x {hold_ms} ms)", elapsed.as_secs_f64());
     println!(
-        "server: {} requests received, at most {} in progress at once (limit {limit})",
+        "server: {} requests received over {} connections, at most {} in progress at once (limit {limit})",
         log.arrivals.len(),
+        log.connections,
         log.peak
     );
 }

@@ -1,4 +1,4 @@
-//! The extension traits that add the adaptors to iterators.
+//! The extension traits that add the adaptors to iterators and streams.
 
 use core::future::IntoFuture;
 
@@ -9,17 +9,33 @@ use crate::{
     TryLimitedAsCompleted, TryLimitedAsCompletedStream, TryLimitedInOrder, TryLimitedInOrderStream,
 };
 
-/// Adds [`limited_as_completed`](Self::limited_as_completed) and
-/// [`limited_in_order`](Self::limited_in_order) to everything that can be
-/// iterated into futures: iterators, `Vec`s, arrays, ranges mapped to
-/// `async` blocks, and so on.
+/// Adds [`limited_as_completed`](Self::limited_as_completed),
+/// [`limited_in_order`](Self::limited_in_order) and
+/// [`try_limited_as_completed`](Self::try_limited_as_completed) to everything
+/// that can be iterated into futures: iterators, `Vec`s, arrays, ranges
+/// mapped to `async` blocks, and so on.
 ///
 /// Items need only be [`IntoFuture`], so `async` blocks, spawned task handles
 /// and custom `IntoFuture` types all work.
-pub trait LimitedAsCompletedExt: IntoIterator + Sized
-where
-    Self::Item: IntoFuture,
-{
+///
+/// The trait is implemented for every [`IntoIterator`], and each method asks
+/// for `Self::Item: IntoFuture` itself, so that items that are not futures get
+/// an error that says so, at the call: mapping URLs to request *builders*
+/// (`client.get(u)` without `.send()`) fails with "`RequestBuilder` is not a
+/// future", and mapping to a plain value with "`u32` is not a future":
+///
+/// ```compile_fail
+/// use limited_as_completed::LimitedAsCompletedExt;
+///
+/// // error[E0277]: `u32` is not a future
+/// let _stream = (0..3u32).map(|i| i * 2).limited_as_completed(2);
+/// ```
+///
+/// A type that is both an iterator and a [`Stream`] (futures'
+/// `SelectAll`, `FuturesUnordered`) has the methods of this trait and of
+/// [`LimitedAsCompletedStreamExt`]; with both traits imported, name the one
+/// you mean, as shown there.
+pub trait LimitedAsCompletedExt: IntoIterator + Sized {
     /// Runs at most `limit` futures at once and yields their outputs as they
     /// complete.
     ///
@@ -28,7 +44,7 @@ where
     /// up to `limit` items and polls each once; from then on each completion
     /// frees a slot that is refilled from the iterator, and the new future
     /// polled once, *before* the poll returns the completed output. So `limit`
-    /// futures are really under way while the caller works on an output, and
+    /// futures have been started whenever the caller gets an output, and
     /// whenever `poll_next` returns, fewer than `limit` are in flight only if
     /// the iterator has ended. A consequence: `.take(k)` on the stream pulls
     /// `limit + k` items. An iterator that has returned `None` is never called
@@ -44,9 +60,11 @@ where
     /// when a future keeps waking itself returns `Pending` after waking its
     /// own task, so the stream never starves the executor.
     ///
-    /// Futures make progress only while the stream is polled. For work that
-    /// runs in the background, map items to spawned task handles; see the
-    /// [crate docs](crate#progress-happens-while-the-stream-is-polled).
+    /// Futures make progress only while the stream is polled: while the caller
+    /// awaits something else between two `next()` calls, they wait too, even
+    /// if what they wait for is ready. For work that must go on meanwhile, map
+    /// items to spawned task handles; see the section on a busy consumer in
+    /// the [crate docs](crate#progress-happens-while-the-stream-is-polled).
     ///
     /// # Panics
     ///
@@ -101,7 +119,10 @@ where
     /// let _stream = [async { 1 }].limited_as_completed(0);
     /// ```
     #[track_caller]
-    fn limited_as_completed(self, limit: usize) -> LimitedAsCompleted<Self::IntoIter> {
+    fn limited_as_completed(self, limit: usize) -> LimitedAsCompleted<Self::IntoIter>
+    where
+        Self::Item: IntoFuture,
+    {
         LimitedAsCompleted::new(self.into_iter(), limit, "limited_as_completed")
     }
 
@@ -159,7 +180,10 @@ where
     /// # }).unwrap();
     /// ```
     #[track_caller]
-    fn limited_in_order(self, limit: usize) -> LimitedInOrder<Self::IntoIter> {
+    fn limited_in_order(self, limit: usize) -> LimitedInOrder<Self::IntoIter>
+    where
+        Self::Item: IntoFuture,
+    {
         LimitedInOrder::new(self.into_iter(), limit, "limited_in_order")
     }
 
@@ -302,17 +326,17 @@ where
     }
 }
 
-impl<T> LimitedAsCompletedExt for T
-where
-    T: IntoIterator,
-    T::Item: IntoFuture,
-{
-}
+/// Every iterator; the methods ask for items that are [`IntoFuture`].
+impl<T: IntoIterator> LimitedAsCompletedExt for T {}
 
 /// Adds [`limited_as_completed`](Self::limited_as_completed),
 /// [`limited_in_order`](Self::limited_in_order) and
 /// [`try_limited_as_completed`](Self::try_limited_as_completed) to every
 /// [`Stream`] whose items are [`IntoFuture`].
+///
+/// As with [`LimitedAsCompletedExt`], the trait is implemented for every
+/// [`Stream`] and each method asks for `Self::Item: IntoFuture` itself, so a
+/// stream of anything else gets "`X` is not a future" at the call.
 ///
 /// They behave as the methods of the same names on
 /// [`LimitedAsCompletedExt`], with the stream as the source, "the source
@@ -329,10 +353,32 @@ where
 /// The adaptors are types of their own ([`LimitedAsCompletedStream`],
 /// [`LimitedInOrderStream`], [`TryLimitedAsCompletedStream`]) so that
 /// `into_inner` can hand back the source's own type.
-pub trait LimitedAsCompletedStreamExt: Stream + Sized
-where
-    Self::Item: IntoFuture,
-{
+///
+/// A few types are both a [`Stream`] and an iterator: futures' `SelectAll`
+/// iterates over its streams, `FuturesUnordered` over its futures. With both
+/// extension traits imported, a method call on one of them is ambiguous
+/// (error E0034); call the method through the trait you mean:
+///
+/// ```
+/// use futures::future::ready;
+/// use futures::stream::{self, StreamExt};
+/// use limited_as_completed::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt};
+///
+/// # futures::executor::block_on(async {
+/// let jobs = |range: std::ops::Range<u32>| stream::iter(range.map(ready));
+/// let queues = stream::select_all([jobs(0..3), jobs(3..6)]);
+/// // `queues.limited_as_completed(2)` would be ambiguous: name the trait.
+/// let mut outputs: Vec<u32> =
+///     LimitedAsCompletedStreamExt::limited_as_completed(queues, 2).collect().await;
+/// outputs.sort_unstable();
+/// assert_eq!(outputs, [0, 1, 2, 3, 4, 5]);
+///
+/// // A plain iterator or stream is not ambiguous.
+/// let doubled: Vec<u32> = (0..3).map(|i| ready(i * 2)).limited_in_order(2).collect().await;
+/// assert_eq!(doubled, [0, 2, 4]);
+/// # });
+/// ```
+pub trait LimitedAsCompletedStreamExt: Stream + Sized {
     /// Runs at most `limit` futures from the stream at once and yields their
     /// outputs as they complete.
     ///
@@ -375,7 +421,10 @@ where
     /// # }).unwrap();
     /// ```
     #[track_caller]
-    fn limited_as_completed(self, limit: usize) -> LimitedAsCompletedStream<Self> {
+    fn limited_as_completed(self, limit: usize) -> LimitedAsCompletedStream<Self>
+    where
+        Self::Item: IntoFuture,
+    {
         LimitedAsCompletedStream::new(self, limit, "limited_as_completed")
     }
 
@@ -408,7 +457,10 @@ where
     /// # });
     /// ```
     #[track_caller]
-    fn limited_in_order(self, limit: usize) -> LimitedInOrderStream<Self> {
+    fn limited_in_order(self, limit: usize) -> LimitedInOrderStream<Self>
+    where
+        Self::Item: IntoFuture,
+    {
         LimitedInOrderStream::new(self, limit, "limited_in_order")
     }
 
@@ -491,9 +543,5 @@ where
     }
 }
 
-impl<S> LimitedAsCompletedStreamExt for S
-where
-    S: Stream,
-    S::Item: IntoFuture,
-{
-}
+/// Every stream; the methods ask for items that are [`IntoFuture`].
+impl<S: Stream> LimitedAsCompletedStreamExt for S {}

@@ -42,6 +42,18 @@
 //! # });
 //! ```
 //!
+//! **A busy consumer stalls the futures.** The futures in flight advance only
+//! while the stream is polled. Each refill is started before an output is
+//! handed out, so `n` futures have been started whenever the caller gets one;
+//! but if the loop body then awaits something else (a write, a rate-limit
+//! sleep, another request), they wait with it: a request of several steps
+//! stops between them, a server may time out, and futures that hold what the
+//! body needs (pool connections, permits) deadlock it. `buffer_unordered` and
+//! `FuturesUnordered` behave the same. See the section on
+//! [a busy consumer](#progress-happens-while-the-stream-is-polled) for what to
+//! do, and [Sharing a client](#sharing-a-client) for items that borrow a
+//! client inside `tokio::spawn`.
+//!
 //! # Guarantees
 //!
 //! Every stream type of the crate keeps these promises. They are the
@@ -158,10 +170,46 @@
 //!
 //! # Progress happens while the stream is polled
 //!
-//! Futures in flight advance only while the stream is polled: while the
-//! caller awaits something else, they wait too. To let work run in the
-//! background, map each item to a spawned task's handle. The iterator is lazy,
-//! so at most `n` tasks exist at a time:
+//! A busy consumer stalls the futures in flight. The stream polls them, and
+//! the stream is polled only while the caller awaits `next()` (or otherwise
+//! polls it). The futures are started before each output is handed out, but
+//! while the loop body awaits something else they do not advance, even when
+//! what they wait for is ready; work that blocks the thread stalls them too.
+//!
+//! ```
+//! use futures::channel::oneshot;
+//! use futures::future::{self, FutureExt};
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//! use std::cell::Cell;
+//!
+//! /// Stands in for the loop body's own work: a write, a sleep, a request.
+//! async fn save<T>(_output: T) {}
+//!
+//! # futures::executor::block_on(async {
+//! let (go, signal) = oneshot::channel();
+//! let finished = Cell::new(false);
+//! let quick = future::ready(()).boxed_local();
+//! let slow = async {
+//!     signal.await.ok();
+//!     finished.set(true);
+//! }
+//! .boxed_local();
+//!
+//! let mut outputs = [quick, slow].into_iter().limited_as_completed(2);
+//! let output = outputs.next().await; // the quick one's; the slow one waits for `go`
+//! go.send(())?; // the slow one could finish now...
+//! save(output).await; // ...but nothing polls it while the body works
+//! assert!(!finished.get());
+//! outputs.next().await; // polling the stream again lets it run
+//! assert!(finished.get());
+//! # Ok::<(), ()>(())
+//! # }).unwrap();
+//! ```
+//!
+//! To let work run in the background, map each item to a spawned task's
+//! handle: the runtime runs the task whether or not the stream is polled, and
+//! the iterator is lazy, so at most `n` tasks exist at a time:
 //!
 //! ```
 //! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
@@ -220,6 +268,145 @@
 //! # }).unwrap();
 //! # }
 //! ```
+//!
+//! # Sharing a client
+//!
+//! The items can share one client (an HTTP client and its connection pool, a
+//! database pool) by borrowing it. Inside `tokio::spawn`, whose future must be
+//! `Send`, two things matter: borrow the client once, *outside* the closure,
+//! and let the items own their data (`String`s here, not `&String`s):
+//!
+//! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let client = Client::new(); // stands in for `reqwest::Client`, say
+//! let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! let task = tokio::spawn(async move {
+//!     let client = &client; // each `async move` below copies this reference
+//!     let mut responses = urls
+//!         .into_iter() // owned items
+//!         .map(|url| async move { client.get(&url).send().await })
+//!         .limited_as_completed(8);
+//!     let mut bytes = 0;
+//!     while let Some(response) = responses.next().await {
+//!         bytes += response?;
+//!     }
+//!     Ok::<_, std::io::Error>(bytes)
+//! });
+//! assert!(task.await?? > 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Without `let client = &client;`, each `async move` block would try to take
+//! the client itself: "cannot move out of `client`, a captured variable in an
+//! `FnMut` closure" (E0507).
+//!
+//! Items that *borrow* do not compile inside `tokio::spawn`, though the same
+//! code compiles outside it: `urls.iter()` (items `&String`), or even
+//! `["a", "b"].into_iter()` (items `&'static str`):
+//!
+//! ```compile_fail
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! # use futures::StreamExt;
+//! # use limited_as_completed::LimitedAsCompletedExt;
+//! # async fn run() {
+//! # let client = Client::new();
+//! # let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! // error: implementation of `FnOnce` is not general enough
+//! let task = tokio::spawn(async move {
+//!     let client = &client;
+//!     let mut responses = urls
+//!         .iter() // items that borrow `urls`
+//!         .map(|url| async move { client.get(url).send().await })
+//!         .limited_as_completed(8);
+//!     let mut bytes = 0;
+//!     while let Some(response) = responses.next().await {
+//!         bytes += response?;
+//!     }
+//!     Ok::<_, std::io::Error>(bytes)
+//! });
+//! # }
+//! ```
+//!
+//! Why: to prove the spawned future `Send`, rustc checks each value it holds
+//! across an `.await` (here the stream, and in it the iterator and the
+//! closure) with every lifetime in their types replaced by a fresh one. The
+//! closure takes a `&String` of one lifetime; once that lifetime is forgotten,
+//! rustc asks it to take a `&String` of *any* lifetime, cannot show that, and
+//! rejects the code. It is a limitation of the compiler (rust-lang/rust
+//! issues [89976](https://github.com/rust-lang/rust/issues/89976) and
+//! [71671](https://github.com/rust-lang/rust/issues/71671)), not a real
+//! `Send` problem, and `stream::iter(..).buffer_unordered(n)` fails the same
+//! way. It is the items that must not borrow, not the client: cloning an
+//! `Arc`'d client into each item does not help, while owned items
+//! (`urls.into_iter()`, `.cloned()`, indices) do.
+//!
+//! When each item must be `'static`, as when the items are spawned tasks
+//! themselves (see [above](#progress-happens-while-the-stream-is-polled)),
+//! a borrowed client will not do: give each item its own handle, an `Arc` of
+//! the client, or a clone where the client is a handle already (reqwest's
+//! and hyper-util's are: their clones share one connection pool):
+//!
+//! ```
+//! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
+//! # struct Client;
+//! # struct RequestBuilder(String);
+//! # impl Client {
+//! #     fn new() -> Self { Client }
+//! #     fn get(&self, url: &str) -> RequestBuilder { RequestBuilder(url.to_string()) }
+//! # }
+//! # impl RequestBuilder {
+//! #     async fn send(self) -> Result<usize, std::io::Error> { Ok(self.0.len()) }
+//! # }
+//! use std::sync::Arc;
+//!
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let client = Arc::new(Client::new());
+//! let urls: Vec<String> = (0..20).map(|i| format!("https://example.com/{i}")).collect();
+//! let tasks = urls.into_iter().map(|url| {
+//!     let client = Arc::clone(&client);
+//!     tokio::spawn(async move { client.get(&url).send().await })
+//! });
+//! let mut responses = tasks.limited_as_completed(8);
+//! let mut bytes = 0;
+//! while let Some(response) = responses.next().await {
+//!     bytes += response??; // the task's `JoinError`, then the request's error
+//! }
+//! assert!(bytes > 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/shared_client.rs` crawls a local server this way through one
+//! hyper-util client, and prints how many connections its pool opened.
 //!
 //! # Fail fast
 //!
@@ -283,7 +470,8 @@
 //!   `limited_as_completed(0)` panics with a message at the call site.
 //! * **A `FuturesUnordered` refill loop** is the same idea written by hand
 //!   each time: easy to get subtly wrong (refilling after yielding, so fewer
-//!   than `n` run while the caller works), and it allocates per future.
+//!   than `n` have been started when the caller gets an output), and it
+//!   allocates per future.
 //! * **A semaphore plus `join_all`** creates every future up front (memory in
 //!   proportion to the input, so no endless iterators) and gives outputs only
 //!   at the end.

@@ -1,8 +1,9 @@
 //! A local web site to crawl, and a client to crawl it: a real HTTP/1.1
-//! server (hyper, tokio) on 127.0.0.1, port 0, that counts the requests in
-//! progress and holds each for a while, and a fetch function on hyper's
-//! client. Shared by `examples/crawl.rs` and `tests/http.rs` (through
-//! `#[path]`), so the test checks the code the example runs.
+//! server (hyper, tokio) on 127.0.0.1, port 0, that counts the connections
+//! it accepts and the requests in progress and holds each request for a
+//! while, and a fetch function on hyper's client. Shared by
+//! `examples/crawl.rs`, `examples/shared_client.rs` and `tests/http.rs`
+//! (through `#[path]`), so the test checks the code the examples run.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -53,6 +54,8 @@ struct Counters {
     peak: AtomicUsize,
     /// Page numbers in the order the requests arrived.
     arrivals: Mutex<Vec<usize>>,
+    /// TCP connections accepted.
+    connections: AtomicUsize,
 }
 
 /// Holds one unit of `in_progress` while a handler runs; released when the
@@ -80,6 +83,9 @@ pub struct ServerLog {
     pub peak: usize,
     /// Page numbers in the order their requests arrived.
     pub arrivals: Vec<usize>,
+    /// TCP connections accepted: one per request, unless the client reuses
+    /// its connections.
+    pub connections: usize,
 }
 
 /// A running local site. [`Site::stop`] stops it; dropping the runtime also
@@ -108,6 +114,7 @@ impl Site {
                         _ = &mut stop => break,
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
+                            counters.connections.fetch_add(1, Ordering::SeqCst);
                             connections.spawn(serve(stream, Arc::clone(&counters), behaviour));
                         }
                         Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -149,6 +156,7 @@ impl Site {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
+            connections: self.counters.connections.load(Ordering::SeqCst),
         }
     }
 }
