@@ -4,6 +4,7 @@ mod common;
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::Poll;
 
 use futures::stream::FusedStream;
@@ -18,16 +19,13 @@ type Res = Result<u32, &'static str>;
 // ---------------------------------------------------------------------------
 // Helpers.
 
+/// The iterator of [`counted_jobs`].
+type Source = CountingIter<std::vec::IntoIter<Job<Res>>>;
+
 /// `n` jobs, created up front so they can be completed before they are
 /// pulled (then they finish on their first poll), and a counting iterator
 /// over them.
-fn counted_jobs(
-    n: usize,
-) -> (
-    Rc<Jobs<Res>>,
-    CountingIter<std::vec::IntoIter<Job<Res>>>,
-    std::sync::Arc<IterCounts>,
-) {
+fn counted_jobs(n: usize) -> (Rc<Jobs<Res>>, Source, Arc<IterCounts>) {
     let jobs = Jobs::new();
     let (iter, counts) = CountingIter::new(jobs.jobs(n).into_iter());
     (jobs, iter, counts)

@@ -139,12 +139,13 @@ impl<T: 'static> Jobs<T> {
     }
 
     /// Gives job `id` its output and wakes the waker of its latest poll, if
-    /// it was polled. The job must exist and not be completed or dropped.
+    /// it was polled. The job must not be completed or dropped; a job listed
+    /// by [`for_items`](Self::for_items) may be completed before it is made,
+    /// and then finishes on its first poll.
     pub fn complete(&self, id: usize, value: T) {
         let waker = {
             let mut entries = self.entries.borrow_mut();
             let entry = &mut entries[id];
-            assert!(entry.created, "job {id} completed before it was created");
             assert!(!entry.completed, "job {id} completed twice");
             assert_eq!(entry.drops, 0, "job {id} dropped before completion");
             entry.completed = true;
