@@ -2,12 +2,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::stream::Stream;
 use futures::task::noop_waker_ref;
+use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
 // ---------------------------------------------------------------------------
@@ -78,27 +78,12 @@ fn measure<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
 // Test futures that allocate nothing themselves
 // ---------------------------------------------------------------------------
 
-/// Returns `Pending` once after waking itself, then `Ready`.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-/// Ready at once for even `i`, `Pending` once (after waking itself) for odd
-/// `i`. Not zero-sized, so a boxed one would really allocate.
+/// Ready at once for even `i`, `Pending` once (after waking itself:
+/// futures-test's `pending_once`) for odd `i`. Not zero-sized, so a boxed one
+/// would really allocate.
 async fn ready_or_yield(i: usize) -> usize {
     if i % 2 == 1 {
-        YieldOnce(false).await;
+        std::future::ready(()).pending_once().await;
     }
     i
 }

@@ -3,6 +3,8 @@
 //! outliving the stream), checked for exact outputs, no lost wake and no
 //! unwoken poll.
 
+mod common;
+
 use std::future::Future;
 use std::panic;
 use std::pin::Pin;
@@ -16,6 +18,8 @@ use std::time::Duration;
 use futures::executor::block_on;
 use futures::{Stream, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
+
+use common::Rng;
 
 /// Picks the iteration count: small under Miri, which is ~1000x slower.
 const fn scale(native: usize, miri: usize) -> usize {
@@ -375,13 +379,7 @@ fn stress(plan: Plan, seed: u64) -> Report {
 /// if `double`), wakes a finished one while it has stale wakes left. Keeps
 /// going until the stream is done and no stale wake is left.
 fn wake_at_random(probes: &[Arc<Probe>], live: &Live, done: &AtomicBool, plan: Plan, seed: u64) {
-    let mut rng = seed | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng as usize
-    };
+    let mut rng = Rng::new(seed);
     loop {
         if done.load(SeqCst) && probes.iter().all(|p| p.stale_left.load(SeqCst) == 0) {
             return;
@@ -391,13 +389,13 @@ fn wake_at_random(probes: &[Arc<Probe>], live: &Live, done: &AtomicBool, plan: P
             thread::yield_now();
             continue;
         }
-        let index = if next() % 2 == 0 {
-            pulled - 1 - next() % pulled.min(2 * plan.limit + 2)
+        let index = if rng.one_in(2) {
+            pulled - 1 - rng.below(pulled.min(2 * plan.limit + 2))
         } else {
-            next() % pulled
+            rng.below(pulled)
         };
         let probe = &probes[index];
-        let by_value = next() % 2 == 0;
+        let by_value = rng.one_in(2);
         if probe.finished.load(SeqCst) {
             let claimed = probe
                 .stale_left

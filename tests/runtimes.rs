@@ -4,43 +4,31 @@
 //! provide. The runtime-free scenarios run under Miri in the other test files.
 #![cfg(not(miri))]
 
+mod common;
+
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::StreamExt;
+use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
+use common::Rng;
+
 // ---------------------------------------------------------------------------
-// Helpers (inline on purpose: this file does not use tests/common).
+// Helpers
 // ---------------------------------------------------------------------------
 
 const N: usize = 1000;
 const LIMIT: usize = 16;
 
 /// Returns `Pending` once after waking its task, then `Ready`: a yield that
-/// works under any executor.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-fn yield_once() -> YieldOnce {
-    YieldOnce(false)
+/// works under any executor (futures-test's `pending_once`).
+fn yield_once() -> impl Future<Output = ()> {
+    std::future::ready(()).pending_once()
 }
 
 /// Counts live values and remembers the peak.
@@ -78,7 +66,7 @@ impl Drop for LiveGuard {
 /// How each smoke-test future waits.
 #[derive(Clone, Copy, Debug)]
 enum Wait {
-    /// [`YieldOnce`] only: runtime-agnostic.
+    /// [`yield_once`] only: runtime-agnostic.
     Yield,
     Tokio,
     AsyncStd,
@@ -331,23 +319,6 @@ fn tokio_tasks_in_order_come_out_in_order() {
 // Wakes from other threads
 // ---------------------------------------------------------------------------
 
-/// A small deterministic permutation of `0..n` (xorshift + Fisher–Yates).
-fn shuffled(n: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
-}
-
 const THREADED: usize = 300;
 const THREADED_LIMIT: usize = 8;
 const THREADS: usize = 3;
@@ -369,7 +340,7 @@ fn completed_by_threads(
         .unzip();
     let mut per_thread: Vec<Vec<(usize, oneshot::Sender<usize>)>> =
         (0..THREADS).map(|_| Vec::new()).collect();
-    for (k, &i) in shuffled(THREADED, seed).iter().enumerate() {
+    for (k, &i) in Rng::new(seed).shuffled(THREADED).iter().enumerate() {
         per_thread[k % THREADS].push((i, senders[i].take().unwrap()));
     }
     let threads = per_thread
@@ -439,7 +410,7 @@ fn wakes_of_parked_futures_from_other_threads() {
         let (pair_tx, pair_rx) = std::sync::mpsc::channel::<Pair>();
         let completer = std::thread::spawn(move || {
             let mut held: Vec<Pair> = Vec::new();
-            let mut state = seed;
+            let mut rng = Rng::new(seed);
             loop {
                 held.extend(pair_rx.try_iter());
                 if held.is_empty() {
@@ -448,10 +419,7 @@ fn wakes_of_parked_futures_from_other_threads() {
                         Err(_) => break,
                     }
                 }
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                let k = (state >> 33) as usize % held.len();
+                let k = rng.below(held.len());
                 let (i, tx) = held.swap_remove(k);
                 tx.send(i).expect("receiver dropped");
             }
