@@ -1,4 +1,6 @@
-//! Heap allocation: none per future once the slots exist, and slot storage that grows lazily (counting global allocator).
+//! Guarantee 5 (crate docs): no heap allocation per future once the slots
+//! exist, and slot storage that grows lazily with the items alive, not with
+//! `limit` (counting global allocator).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

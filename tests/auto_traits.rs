@@ -1,4 +1,6 @@
-//! Auto traits of the stream types: `Send`/`Sync` when the parts are, `Unpin` always, not `Send` when a part is not.
+//! Guarantee 12 (crate docs), its auto traits: the stream types are
+//! `Send`/`Sync` when the parts are, `Unpin` always, not `Send` when a part
+//! is not.
 
 mod common;
 

@@ -1,4 +1,6 @@
-//! Spawned tasks as items on smol, tokio and async-std: at most `limit` tasks exist, and dropping the stream early leaves none running.
+//! Guarantees 3 and 7 (crate docs) with spawned tasks as items on smol,
+//! tokio and async-std: at most `limit` tasks exist, and dropping the stream
+//! early leaves none running.
 //!
 //! Not under Miri: the runtimes need epoll and timerfd, which Miri does not
 //! provide. The runtime-free scenarios run under Miri in the other test files.

@@ -1,7 +1,7 @@
-//! Cross-thread waking: slot wakers woken from several OS threads at once
-//! (double wakes, wakes racing polls, stale wakes racing slot reuse, wakers
-//! outliving the stream), checked for exact outputs, no lost wake and no
-//! unwoken poll.
+//! Guarantees 3 to 7 (crate docs) under cross-thread waking: slot wakers
+//! woken from several OS threads at once (double wakes, wakes racing polls,
+//! stale wakes racing slot reuse, wakers outliving the stream), checked for
+//! exact outputs, no lost wake and no unwoken poll.
 
 mod common;
 

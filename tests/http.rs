@@ -1,5 +1,6 @@
-//! Real HTTP: a hyper server on 127.0.0.1 counts the requests in progress
-//! while a hyper client crawls it through the adaptors.
+//! Guarantees 3, 4 and 11 (crate docs) over real HTTP: a hyper server on
+//! 127.0.0.1 counts the requests in progress while a hyper client crawls it
+//! through the adaptors.
 //!
 //! Not under Miri or the memory sanitizers: real sockets, files and timers,
 //! and bounds that assume the code runs at native speed.
@@ -89,7 +90,7 @@ async fn server_sees_at_most_limit_requests_in_progress_in_order() {
 /// pulling at the first failure: the server never hears of a page pulled
 /// after the error came out.
 ///
-/// The exact bound, from the islice rules: whenever `poll_next` returns,
+/// The exact bound, from Guarantee 2: whenever `poll_next` returns,
 /// `pulled == yielded + in_flight` with `in_flight <= 8`; the poll that
 /// yields the `Err` pulls nothing. So when the `Err` comes out after `oks`
 /// successes, `pulled <= oks + 8` (`oks` outputs, the failed page, and at

@@ -1,4 +1,7 @@
-//! `LimitedInOrder`: input order, the bound on items pulled and not yielded, laziness and accessors.
+//! Guarantees 1 to 5, 7, 9 and 12 (crate docs) for `LimitedInOrder`: input
+//! order (4), the bound on items pulled and not yielded (3), laziness (1),
+//! refill before yield (2), no poll without a wake (5), drop and
+//! `into_inner` (7), the limit-0 panic (9) and the accessors (12).
 
 mod common;
 

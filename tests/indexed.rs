@@ -1,4 +1,7 @@
-//! `.indexed()` on every stream type: `(index, output)` with `index` the item's position in the input.
+//! `.indexed()` on every stream type: `(index, output)` with `index` the
+//! item's position in the input, through the orders of Guarantee 4, the
+//! panics of Guarantee 8, the fail-fast end of Guarantee 11 and the
+//! `FusedStream`, `size_hint` and `Debug` of Guarantee 12 (crate docs).
 
 mod common;
 

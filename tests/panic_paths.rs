@@ -1,4 +1,7 @@
-//! Panic paths: panics in a future's poll (first and later), in `Iterator::next`, in a future's `Drop` and in the source's `Drop`, with exact drop counts for every future, output and source.
+//! Guarantees 7 and 8 (crate docs) on every panic path: panics in a
+//! future's poll (first and later), in `Iterator::next`, in a future's `Drop`
+//! and in the source's `Drop`, with exact drop counts for every future,
+//! output and source.
 //!
 //! Every scenario runs over the four shapes of the engine:
 //! `limited_as_completed`, `limited_in_order`, `try_limited_as_completed` (all

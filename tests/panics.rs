@@ -1,4 +1,5 @@
-//! Guarantees 8 and 9 (crate docs): panicking futures and iterators, and the limit-0 panic at the caller's location.
+//! Guarantees 8 and 9 (crate docs): panicking futures and iterators, and
+//! the limit-0 panic at the caller's location.
 
 mod common;
 

@@ -1,4 +1,6 @@
-//! The same smoke scenario under tokio, async-std, smol and `futures::executor`, spawned task handles as items, and wakes from other threads.
+//! Guarantees 2, 3 and 4 (crate docs) on real executors: the same smoke
+//! scenario under tokio, async-std, smol and `futures::executor`, spawned
+//! task handles as items, and wakes from other threads.
 //!
 //! Not under Miri: the runtimes need epoll and timerfd, which Miri does not
 //! provide. The runtime-free scenarios run under Miri in the other test files.

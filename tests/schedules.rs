@@ -1,4 +1,7 @@
-//! Random schedules against a plain model: seeded wakes (here and from other threads), completions, panics, limits, drops and `into_inner`, every rule checked after every step.
+//! Guarantees 1 to 8, 11 and 12 (crate docs) on random schedules against a
+//! plain model: seeded wakes (here and from other threads), completions,
+//! panics, limits, drops and `into_inner`, every guarantee checked after
+//! every step.
 //!
 //! Each schedule is one stream (`limited_as_completed`, `limited_in_order` or
 //! `try_limited_as_completed`, over an iterator or, in a quarter of the

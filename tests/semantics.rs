@@ -1,4 +1,6 @@
-//! Guarantees 1–7 (crate docs) for `LimitedAsCompleted`, and its methods and traits, checked by hand-polling.
+//! Guarantees 1 to 7 and 12 (crate docs) for `LimitedAsCompleted`: each
+//! section names the guarantee it checks by hand-polling; the last ones
+//! check its methods, `size_hint`, `FusedStream` and `Debug` (12).
 
 mod common;
 

@@ -1,4 +1,7 @@
-//! Stream sources (`LimitedAsCompletedStreamExt`): a source that is polled, never blocked on.
+//! Guarantees 1 to 4, 6 to 8 and 12 (crate docs) over stream sources
+//! (`LimitedAsCompletedStreamExt`): a source that is polled, never blocked
+//! on, never called after it ended, called again after it panicked, dropped
+//! with the stream and handed back by `into_inner`.
 
 mod common;
 

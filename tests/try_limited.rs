@@ -1,4 +1,6 @@
-//! `try_limited_as_completed`: completion order, and at the first `Err` nothing more pulled, in-flight futures dropped, the stream ends.
+//! Guarantee 11 (crate docs) for `try_limited_as_completed`, with the order
+//! of Guarantee 4: outputs in completion order, and at the first `Err`
+//! nothing more pulled, in-flight futures dropped, the stream ends.
 
 mod common;
 
