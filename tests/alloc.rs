@@ -130,11 +130,13 @@ const LIMIT: usize = if cfg!(miri) { 16 } else { 64 };
 // No allocation per future once the slots exist
 // ---------------------------------------------------------------------------
 
-#[test]
-fn as_completed_allocates_nothing_per_future_after_warm_up() {
-    let total = WARM_UP + MEASURED;
-    let mut seen = vec![false; total];
-    let mut stream = (0..total).map(ready_or_yield).limited_as_completed(LIMIT);
+/// Drives `stream` (over `WARM_UP + MEASURED` items) through `WARM_UP`
+/// outputs, then asserts that the `MEASURED` others allocate nothing.
+fn assert_no_allocation_after_warm_up<S>(mut stream: S)
+where
+    S: Stream<Item = usize> + Unpin,
+{
+    let mut seen = vec![false; WARM_UP + MEASURED];
     assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
 
     let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
@@ -148,20 +150,15 @@ fn as_completed_allocates_nothing_per_future_after_warm_up() {
 }
 
 #[test]
+fn as_completed_allocates_nothing_per_future_after_warm_up() {
+    let total = WARM_UP + MEASURED;
+    assert_no_allocation_after_warm_up((0..total).map(ready_or_yield).limited_as_completed(LIMIT));
+}
+
+#[test]
 fn in_order_allocates_nothing_per_future_after_warm_up() {
     let total = WARM_UP + MEASURED;
-    let mut seen = vec![false; total];
-    let mut stream = (0..total).map(ready_or_yield).limited_in_order(LIMIT);
-    assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
-
-    let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
-    assert_eq!(got, MEASURED);
-    assert_eq!(
-        (allocs, bytes),
-        (0, 0),
-        "allocations while running {MEASURED} more futures"
-    );
-    assert!(seen.iter().all(|&s| s), "every output came out");
+    assert_no_allocation_after_warm_up((0..total).map(ready_or_yield).limited_in_order(LIMIT));
 }
 
 /// Polls until `*expected` reaches `until`, asserting each output is
@@ -207,19 +204,26 @@ fn in_order_yields_in_order_while_allocation_free() {
 /// Allocations and bytes to build, run to the end and drop a stream over
 /// `items` futures with `limit`.
 fn run_as_completed(items: usize, limit: usize) -> (usize, usize) {
-    let mut seen = vec![false; items];
-    let (allocs, bytes, got) = measure(|| {
-        let mut stream = (0..items).map(ready_or_yield).limited_as_completed(limit);
-        drive(&mut stream, &mut seen, usize::MAX)
-    });
-    assert_eq!(got, items);
-    (allocs, bytes)
+    run_to_end(items, || {
+        (0..items).map(ready_or_yield).limited_as_completed(limit)
+    })
 }
 
 fn run_in_order(items: usize, limit: usize) -> (usize, usize) {
+    run_to_end(items, || {
+        (0..items).map(ready_or_yield).limited_in_order(limit)
+    })
+}
+
+/// Allocations and bytes to `build` a stream over `items` futures, run it to
+/// the end and drop it.
+fn run_to_end<S>(items: usize, build: impl FnOnce() -> S) -> (usize, usize)
+where
+    S: Stream<Item = usize> + Unpin,
+{
     let mut seen = vec![false; items];
     let (allocs, bytes, got) = measure(|| {
-        let mut stream = (0..items).map(ready_or_yield).limited_in_order(limit);
+        let mut stream = build();
         drive(&mut stream, &mut seen, usize::MAX)
     });
     assert_eq!(got, items);

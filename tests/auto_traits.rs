@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt};
 use futures_test::future::{AssertUnmoved, FutureTestExt, PendingOnce};
 use limited_as_completed::{LimitedAsCompleted, LimitedAsCompletedExt, LimitedInOrder};
 
-use common::{assert_not_send, assert_not_sync, assert_not_unpin};
+use common::assert_not_impl;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -135,24 +135,24 @@ fn streams_are_send_and_sync_when_iterator_futures_and_outputs_are() {
 // part, this file would stop compiling.
 
 // A `!Send` future makes both streams `!Send` (and `!Sync`).
-assert_not_send!(LimitedAsCompleted<Iter<NotSendFuture>>);
-assert_not_send!(LimitedInOrder<Iter<NotSendFuture>>);
-assert_not_sync!(LimitedAsCompleted<Iter<NotSendFuture>>);
-assert_not_sync!(LimitedInOrder<Iter<NotSendFuture>>);
+assert_not_impl!(LimitedAsCompleted<Iter<NotSendFuture>>: Send);
+assert_not_impl!(LimitedInOrder<Iter<NotSendFuture>>: Send);
+assert_not_impl!(LimitedAsCompleted<Iter<NotSendFuture>>: Sync);
+assert_not_impl!(LimitedInOrder<Iter<NotSendFuture>>: Sync);
 // A `!Send` output, even from a `Send` future, makes both streams `!Send`:
 // finished outputs wait in the stream.
-assert_not_send!(LimitedAsCompleted<Iter<NotSendOutput>>);
-assert_not_send!(LimitedInOrder<Iter<NotSendOutput>>);
+assert_not_impl!(LimitedAsCompleted<Iter<NotSendOutput>>: Send);
+assert_not_impl!(LimitedInOrder<Iter<NotSendOutput>>: Send);
 // A `!Send` iterator makes both streams `!Send`: `into_inner` hands it back.
-assert_not_send!(LimitedAsCompleted<NotSendIter>);
-assert_not_send!(LimitedInOrder<NotSendIter>);
+assert_not_impl!(LimitedAsCompleted<NotSendIter>: Send);
+assert_not_impl!(LimitedInOrder<NotSendIter>: Send);
 // A `!Sync` future (`Cell`) leaves the streams `Send` but not `Sync`.
-assert_not_sync!(LimitedAsCompleted<Iter<NotSyncFuture>>);
-assert_not_sync!(LimitedInOrder<Iter<NotSyncFuture>>);
+assert_not_impl!(LimitedAsCompleted<Iter<NotSyncFuture>>: Sync);
+assert_not_impl!(LimitedInOrder<Iter<NotSyncFuture>>: Sync);
 // Sanity checks of the trick itself: it rejects what is not `Send`/`Unpin`
 // and the helpers accept what is.
-assert_not_send!(Rc<u32>);
-assert_not_unpin!(Pinned);
+assert_not_impl!(Rc<u32>: Send);
+assert_not_impl!(Pinned: Unpin);
 
 #[test]
 fn not_sync_future_still_gives_send_streams() {
@@ -173,7 +173,7 @@ fn streams_are_unpin_with_a_phantom_pinned_future() {
     assert_unpin::<LimitedInOrder<Iter<Pinned>>>();
 }
 
-assert_not_unpin!(Iter<Pinned>);
+assert_not_impl!(Iter<Pinned>: Unpin);
 
 #[test]
 fn streams_are_unpin_with_async_blocks_that_borrow_across_await() {

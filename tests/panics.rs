@@ -193,8 +193,7 @@ fn output_kept_after_a_refill_panic_is_dropped_with_the_stream() {
 #[test]
 fn iterator_panicking_on_a_pull_is_called_again_on_the_next_poll() {
     let jobs = Jobs::<usize>::new();
-    let items = jobs.jobs(5);
-    let (iter, counts) = CountingIter::new(items.into_iter());
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.panic_on(2).limited_as_completed(3);
 
     assert_eq!(poll_panics(&mut stream), ITER_PANIC);
@@ -226,8 +225,7 @@ fn iterator_panicking_on_a_pull_is_called_again_on_the_next_poll() {
 #[test]
 fn iterator_panicking_in_the_refill_keeps_the_output_for_the_next_poll() {
     let jobs = Jobs::<usize>::new();
-    let items = jobs.jobs(3);
-    let (iter, counts) = CountingIter::new(items.into_iter());
+    let (iter, counts) = jobs.counted(3);
     let mut stream = iter.panic_on(2).limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
@@ -232,18 +233,37 @@ fn check_tasks(mut outputs: Vec<usize>, counts: &TaskCounts) {
     assert_eq!(counts.bodies.now(), 0);
 }
 
+/// `TASKS` task handles, made lazily with `spawn` and counted in `counts`;
+/// task `i` waits `sleep(wait(i))` and returns `i`, its body counted too.
+fn tasks<H, Sl, F>(
+    counts: &Arc<TaskCounts>,
+    spawn: impl Fn(BoxFuture<'static, usize>) -> H,
+    sleep: Sl,
+    wait: fn(usize) -> Duration,
+) -> impl Iterator<Item = H>
+where
+    Sl: Fn(Duration) -> F + Send + Sync + Copy + 'static,
+    F: Future + Send + 'static,
+{
+    let counts = Arc::clone(counts);
+    (0..TASKS).map(move |i| {
+        counts.created.fetch_add(1, Ordering::SeqCst);
+        let counts = Arc::clone(&counts);
+        spawn(
+            async move {
+                let _body = counts.bodies.enter();
+                sleep(wait(i)).await;
+                i
+            }
+            .boxed(),
+        )
+    })
+}
+
 #[test]
 fn smol_tasks_as_items_run_at_most_limit_at_once() {
     let counts = Arc::new(TaskCounts::default());
-    let tasks = (0..TASKS).map(|i| {
-        counts.created.fetch_add(1, Ordering::SeqCst);
-        let counts = Arc::clone(&counts);
-        smol::spawn(async move {
-            let _body = counts.bodies.enter();
-            smol::Timer::after(short(i)).await;
-            i
-        })
-    });
+    let tasks = tasks(&counts, smol::spawn, smol::Timer::after, short);
     let outputs = smol::block_on(drain_tasks(tasks.limited_as_completed(TASK_LIMIT), &counts));
     check_tasks(outputs, &counts);
 }
@@ -255,15 +275,7 @@ fn tokio_tasks_as_items_run_at_most_limit_at_once() {
     let outputs = rt.block_on({
         let counts = Arc::clone(&counts);
         async move {
-            let tasks = (0..TASKS).map(|i| {
-                counts.created.fetch_add(1, Ordering::SeqCst);
-                let counts = Arc::clone(&counts);
-                tokio::spawn(async move {
-                    let _body = counts.bodies.enter();
-                    tokio::time::sleep(short(i)).await;
-                    i
-                })
-            });
+            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, short);
             let stream = tasks
                 .limited_as_completed(TASK_LIMIT)
                 .map(|joined| joined.expect("task panicked"));
@@ -276,15 +288,12 @@ fn tokio_tasks_as_items_run_at_most_limit_at_once() {
 #[test]
 fn async_std_tasks_as_items_run_at_most_limit_at_once() {
     let counts = Arc::new(TaskCounts::default());
-    let tasks = (0..TASKS).map(|i| {
-        counts.created.fetch_add(1, Ordering::SeqCst);
-        let counts = Arc::clone(&counts);
-        async_std::task::spawn(async move {
-            let _body = counts.bodies.enter();
-            async_std::task::sleep(short(i)).await;
-            i
-        })
-    });
+    let tasks = tasks(
+        &counts,
+        async_std::task::spawn,
+        async_std::task::sleep,
+        short,
+    );
     let outputs =
         async_std::task::block_on(drain_tasks(tasks.limited_as_completed(TASK_LIMIT), &counts));
     check_tasks(outputs, &counts);
@@ -297,16 +306,9 @@ fn tokio_tasks_in_order_come_out_in_order() {
     let outputs = rt.block_on({
         let counts = Arc::clone(&counts);
         async move {
-            let tasks = (0..TASKS).map(|i| {
-                counts.created.fetch_add(1, Ordering::SeqCst);
-                let counts = Arc::clone(&counts);
-                tokio::spawn(async move {
-                    let _body = counts.bodies.enter();
-                    // Later items finish sooner.
-                    tokio::time::sleep(short(TASKS - i)).await;
-                    i
-                })
-            });
+            // Later items finish sooner.
+            let later_sooner = |i| short(TASKS - i);
+            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, later_sooner);
             let stream = tasks
                 .limited_in_order(TASK_LIMIT)
                 .map(|joined| joined.expect("task panicked"));

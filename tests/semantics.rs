@@ -58,8 +58,7 @@ fn building_the_stream_polls_no_future_already_made() {
 #[test]
 fn first_poll_pulls_limit_items_and_polls_each_once() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(10);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(10);
     let mut stream = iter.limited_as_completed(3);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -72,8 +71,7 @@ fn first_poll_pulls_limit_items_and_polls_each_once() {
 #[test]
 fn refills_slot_before_yielding() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(6);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(3);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -250,8 +248,7 @@ fn never_more_than_limit_futures_alive_under_random_completion() {
 #[test]
 fn raising_the_limit_starts_more_futures_on_the_next_poll() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(6);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(2);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -275,8 +272,7 @@ fn raising_the_limit_starts_more_futures_on_the_next_poll() {
 #[test]
 fn raising_the_limit_before_a_completion_refills_every_free_slot() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(6);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -291,8 +287,7 @@ fn raising_the_limit_before_a_completion_refills_every_free_slot() {
 #[test]
 fn lowering_the_limit_lets_the_excess_finish_and_starts_nothing_until_below() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(8);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(8);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -338,8 +333,7 @@ fn lowering_the_limit_lets_the_excess_finish_and_starts_nothing_until_below() {
 #[test]
 fn outputs_come_in_completion_order() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(4);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -361,8 +355,7 @@ fn outputs_come_in_completion_order() {
 #[test]
 fn futures_woken_together_are_polled_in_wake_order() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(4);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -396,8 +389,7 @@ fn futures_woken_together_are_polled_in_wake_order() {
 #[test]
 fn future_woken_twice_is_polled_once_in_its_first_wake_place() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(4);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -460,8 +452,7 @@ fn ready_on_first_poll_outputs_come_before_pending_ones_in_iterator_order() {
 #[test]
 fn future_not_woken_is_not_polled() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(5);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -616,8 +607,7 @@ fn self_waking_future_cannot_starve_the_others() {
 #[test]
 fn nothing_woken_returns_pending_and_does_not_wake_the_parent() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(2);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(2);
     let mut stream = iter.limited_as_completed(2);
     let (waker, parent) = new_count_waker();
 
@@ -781,8 +771,7 @@ fn into_inner_before_the_first_poll_returns_the_whole_iterator() {
 #[test]
 fn size_hint_is_in_flight_plus_the_iterators_hint_then_exact() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(5);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.limited_as_completed(3);
     assert_eq!(stream.size_hint(), (5, Some(5)));
 
@@ -889,8 +878,7 @@ fn size_hint_drops_an_upper_bound_that_overflows() {
 #[test]
 fn is_terminated_once_the_iterator_ended_and_nothing_is_in_flight() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(2);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(2);
     let mut stream = iter.limited_as_completed(2);
     assert!(!stream.is_terminated());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -914,8 +902,7 @@ fn is_terminated_once_the_iterator_ended_and_nothing_is_in_flight() {
 #[test]
 fn is_terminated_is_false_while_the_iterator_has_not_returned_none() {
     let jobs = Jobs::<usize>::new();
-    let futures = jobs.jobs(1);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let (iter, counts) = jobs.counted(1);
     let mut stream = iter.limited_as_completed(1);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_eq!(counts.calls(), 1);

@@ -19,7 +19,7 @@ use futures_test::stream::{AssertUnmoved, StreamTestExt};
 use futures_test::task::{new_count_waker, noop_context};
 use limited_as_completed::LimitedAsCompletedStreamExt;
 
-use common::{assert_not_unpin, catch, poll_noop, Job, Jobs};
+use common::{assert_not_impl, catch, poll_noop, Job, Jobs};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -274,8 +274,8 @@ fn finished_source_is_never_polled_again() {
 /// A `!Unpin` source that checks it is never moved once polled.
 type StaysPut = AssertUnmoved<stream::Iter<std::vec::IntoIter<Ready<u32>>>>;
 
-assert_not_unpin!(Source<Job<u32>>);
-assert_not_unpin!(StaysPut);
+assert_not_impl!(Source<Job<u32>>: Unpin);
+assert_not_impl!(StaysPut: Unpin);
 
 #[test]
 fn source_need_not_be_unpin_and_stays_pinned_while_the_stream_moves() {

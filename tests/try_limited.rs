@@ -14,22 +14,19 @@ use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use futures_test::task::noop_context;
 use limited_as_completed::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt};
 
-use common::{poll_noop, CountingIter, IterCounts, Job, Jobs};
+use common::{poll_noop, IterCounts, JobIter, Jobs};
 
 type Res = Result<u32, &'static str>;
 
 // ---------------------------------------------------------------------------
 // Helpers.
 
-/// The iterator of [`counted_jobs`].
-type Source = CountingIter<std::vec::IntoIter<Job<Res>>>;
-
 /// `n` jobs, created up front so they can be completed before they are
 /// pulled (then they finish on their first poll), and a counting iterator
 /// over them.
-fn counted_jobs(n: usize) -> (Rc<Jobs<Res>>, Source, Arc<IterCounts>) {
+fn counted_jobs(n: usize) -> (Rc<Jobs<Res>>, JobIter<Res>, Arc<IterCounts>) {
     let jobs = Jobs::new();
-    let (iter, counts) = CountingIter::new(jobs.jobs(n).into_iter());
+    let (iter, counts) = jobs.counted(n);
     (jobs, iter, counts)
 }
 

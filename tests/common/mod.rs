@@ -130,6 +130,11 @@ impl<T: 'static> Jobs<T> {
         (0..n).map(|_| self.job()).collect()
     }
 
+    /// `n` new jobs, ids in order, behind a [`CountingIter`].
+    pub fn counted(self: &Rc<Self>, n: usize) -> (JobIter<T>, Arc<IterCounts>) {
+        CountingIter::new(self.jobs(n).into_iter())
+    }
+
     /// A new job completed already: it finishes with `value` on its first
     /// poll (after its self-wakes, if any are set).
     pub fn ready(self: &Rc<Self>, value: T) -> Job<T> {
@@ -296,6 +301,9 @@ impl Drop for Output {
         self.ledger.output_dropped(self.id);
     }
 }
+
+/// Jobs made up front, handed out by a [`CountingIter`].
+pub type JobIter<T> = CountingIter<std::vec::IntoIter<Job<T>>>;
 
 /// The kit's test future: `!Unpin` (so a stream must keep it pinned in
 /// place), completed by hand through its [`Jobs`] ledger, which counts its
@@ -690,63 +698,26 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
 // ---------------------------------------------------------------------------
 // Auto traits that must not be implemented.
 
-/// "Assert not implemented" on stable, by ambiguity (the trick of the
-/// `static_assertions` crate): `<T as AmbiguousIfSend<_>>::some_item` names
-/// one impl when `T: !Send` (the blanket one, `A = ()`), and two when
-/// `T: Send` (`A = ()` and `A = SendMarker`), which is a type-inference
-/// error. So `assert_not_send!(T)` compiles exactly when `T` is not `Send`.
-pub trait AmbiguousIfSend<A> {
-    fn some_item() {}
-}
-impl<T: ?Sized> AmbiguousIfSend<()> for T {}
-pub struct SendMarker;
-impl<T: ?Sized + Send> AmbiguousIfSend<SendMarker> for T {}
-
-/// As [`AmbiguousIfSend`], for `Sync`.
-pub trait AmbiguousIfSync<A> {
-    fn some_item() {}
-}
-impl<T: ?Sized> AmbiguousIfSync<()> for T {}
-pub struct SyncMarker;
-impl<T: ?Sized + Sync> AmbiguousIfSync<SyncMarker> for T {}
-
-/// As [`AmbiguousIfSend`], for `Unpin`.
-pub trait AmbiguousIfUnpin<A> {
-    fn some_item() {}
-}
-impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
-pub struct UnpinMarker;
-impl<T: ?Sized + Unpin> AmbiguousIfUnpin<UnpinMarker> for T {}
-
-/// Compiles only if the type is not `Send`.
+/// Compiles only if the type does not implement the trait:
+/// `assert_not_impl!(Rc<u32>: Send)`. "Assert not implemented" on stable, by
+/// ambiguity (the trick of the `static_assertions` crate):
+/// `<T as AmbiguousIfImpl<_>>::some_item` names one impl when `T` lacks the
+/// trait (the blanket one, `A = ()`), and two when it has it (`A = ()` and
+/// `A = Marker`), which is a type-inference error.
 #[allow(unused_macros)]
-macro_rules! assert_not_send {
-    ($t:ty) => {
+macro_rules! assert_not_impl {
+    ($t:ty: $trait:path) => {
         const _: fn() = || {
-            let _ = <$t as $crate::common::AmbiguousIfSend<_>>::some_item;
-        };
-    };
-}
-
-/// Compiles only if the type is not `Sync`.
-#[allow(unused_macros)]
-macro_rules! assert_not_sync {
-    ($t:ty) => {
-        const _: fn() = || {
-            let _ = <$t as $crate::common::AmbiguousIfSync<_>>::some_item;
-        };
-    };
-}
-
-/// Compiles only if the type is not `Unpin`.
-#[allow(unused_macros)]
-macro_rules! assert_not_unpin {
-    ($t:ty) => {
-        const _: fn() = || {
-            let _ = <$t as $crate::common::AmbiguousIfUnpin<_>>::some_item;
+            trait AmbiguousIfImpl<A> {
+                fn some_item() {}
+            }
+            impl<T: ?Sized> AmbiguousIfImpl<()> for T {}
+            struct Marker;
+            impl<T: ?Sized + $trait> AmbiguousIfImpl<Marker> for T {}
+            let _ = <$t as AmbiguousIfImpl<_>>::some_item;
         };
     };
 }
 
 #[allow(unused_imports)]
-pub(crate) use {assert_not_send, assert_not_sync, assert_not_unpin};
+pub(crate) use assert_not_impl;
