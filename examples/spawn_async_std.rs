@@ -25,36 +25,23 @@ mod canceller;
 #[path = "spawn/running.rs"]
 mod running;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
 use canceller::Canceller;
-use running::{Running, Stats};
-
-const JOBS: u64 = 20;
-const LIMIT: usize = 4;
-const TAKE: usize = 6;
+use running::{Stats, JOBS, LIMIT, TAKE};
 
 #[async_std::main]
 async fn main() {
     let stats = Arc::new(Stats::default());
-    let spawned = AtomicUsize::new(0);
     let canceller = Canceller::new();
 
     let tasks = (0..JOBS).map(|job| {
-        spawned.fetch_add(1, Ordering::SeqCst);
-        println!("spawn job {job:2}");
-        let stats = Arc::clone(&stats);
-        canceller.wrap(async_std::task::spawn(async move {
-            let running = Running::start(job, &stats);
-            async_std::task::sleep(Duration::from_millis(10 + 15 * (job % 4))).await;
-            running.done();
-            job * job
-        }))
+        canceller.wrap(async_std::task::spawn(
+            stats.job(job, async_std::task::sleep),
+        ))
     });
     let mut squares = tasks.limited_as_completed(LIMIT);
 
@@ -63,11 +50,7 @@ async fn main() {
         println!("got {square}");
     }
 
-    println!(
-        "dropping the stream: {} tasks in flight, {} spawned of {JOBS}",
-        squares.in_flight(),
-        spawned.load(Ordering::SeqCst),
-    );
+    stats.dropping(squares.in_flight());
     drop(squares);
     let cancelled = canceller.cancel_all().await;
     println!("cancel_all cancelled {cancelled} tasks");
@@ -75,5 +58,5 @@ async fn main() {
     // `cancel_all` waited for every task to stop: nothing is running now.
     assert_eq!(stats.running(), 0);
     stats.settle(async_std::task::sleep).await;
-    stats.report(spawned.load(Ordering::SeqCst), TAKE + LIMIT);
+    stats.report();
 }

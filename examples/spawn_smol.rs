@@ -18,35 +18,18 @@
 #[path = "spawn/running.rs"]
 mod running;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
-use running::{Running, Stats};
-
-const JOBS: u64 = 20;
-const LIMIT: usize = 4;
-const TAKE: usize = 6;
+use running::{Stats, JOBS, LIMIT, TAKE};
 
 fn main() {
     smol::block_on(async {
         let stats = Arc::new(Stats::default());
-        let spawned = AtomicUsize::new(0);
 
-        let tasks = (0..JOBS).map(|job| {
-            spawned.fetch_add(1, Ordering::SeqCst);
-            println!("spawn job {job:2}");
-            let stats = Arc::clone(&stats);
-            smol::spawn(async move {
-                let running = Running::start(job, &stats);
-                smol::Timer::after(Duration::from_millis(10 + 15 * (job % 4))).await;
-                running.done();
-                job * job
-            })
-        });
+        let tasks = (0..JOBS).map(|job| smol::spawn(stats.job(job, smol::Timer::after)));
         let mut squares = tasks.limited_as_completed(LIMIT);
 
         for _ in 0..TAKE {
@@ -54,16 +37,12 @@ fn main() {
             println!("got {square}");
         }
 
-        println!(
-            "dropping the stream: {} tasks in flight, {} spawned of {JOBS}",
-            squares.in_flight(),
-            spawned.load(Ordering::SeqCst),
-        );
+        stats.dropping(squares.in_flight());
         drop(squares);
 
         // Cancellation happens on the executor: wait for the cancelled tasks
         // to be dropped.
         stats.settle(smol::Timer::after).await;
-        stats.report(spawned.load(Ordering::SeqCst), TAKE + LIMIT);
+        stats.report();
     });
 }

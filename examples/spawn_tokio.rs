@@ -21,37 +21,20 @@ mod abort_on_drop;
 #[path = "spawn/running.rs"]
 mod running;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use limited_as_completed::LimitedAsCompletedExt;
 use tokio::task::JoinError;
 
 use abort_on_drop::AbortOnDrop;
-use running::{Running, Stats};
-
-const JOBS: u64 = 20;
-const LIMIT: usize = 4;
-const TAKE: usize = 6;
+use running::{Stats, JOBS, LIMIT, TAKE};
 
 #[tokio::main]
 async fn main() -> Result<(), JoinError> {
     let stats = Arc::new(Stats::default());
-    let spawned = AtomicUsize::new(0);
 
-    let tasks = (0..JOBS).map(|job| {
-        spawned.fetch_add(1, Ordering::SeqCst);
-        println!("spawn job {job:2}");
-        let stats = Arc::clone(&stats);
-        AbortOnDrop(tokio::spawn(async move {
-            let running = Running::start(job, &stats);
-            tokio::time::sleep(Duration::from_millis(10 + 15 * (job % 4))).await;
-            running.done();
-            job * job
-        }))
-    });
+    let tasks = (0..JOBS).map(|job| AbortOnDrop(tokio::spawn(stats.job(job, tokio::time::sleep))));
     let mut squares = tasks.limited_as_completed(LIMIT);
 
     for _ in 0..TAKE {
@@ -59,16 +42,12 @@ async fn main() -> Result<(), JoinError> {
         println!("got {square}");
     }
 
-    println!(
-        "dropping the stream: {} tasks in flight, {} spawned of {JOBS}",
-        squares.in_flight(),
-        spawned.load(Ordering::SeqCst),
-    );
+    stats.dropping(squares.in_flight());
     drop(squares);
 
     // `abort` takes effect on the runtime: wait for the aborted tasks to be
     // dropped.
     stats.settle(tokio::time::sleep).await;
-    stats.report(spawned.load(Ordering::SeqCst), TAKE + LIMIT);
+    stats.report();
     Ok(())
 }

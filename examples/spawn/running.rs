@@ -1,20 +1,56 @@
-//! What the spawn examples share: counting the jobs that run, finish or are
-//! cancelled, and the report after the stream was dropped.
+//! What the spawn examples share: the jobs, counting those that run, finish
+//! or are cancelled, and the report after the stream was dropped.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Counts the jobs running now, and those that finished or were cancelled.
+/// Jobs in the source.
+pub const JOBS: u64 = 20;
+/// Jobs in flight at most.
+pub const LIMIT: usize = 4;
+/// Outputs taken before the stream is dropped.
+pub const TAKE: usize = 6;
+
+/// Counts the jobs spawned, running now, and those that finished or were
+/// cancelled.
 #[derive(Default)]
 pub struct Stats {
+    spawned: AtomicUsize,
     running: AtomicUsize,
     finished: AtomicUsize,
     cancelled: AtomicUsize,
 }
 
 impl Stats {
+    /// Job `job`, about to be spawned (so the stream pulled it): a body that
+    /// runs 10 to 55 ms, sleeping with `sleep`, and returns the square.
+    pub fn job<F>(
+        self: &Arc<Self>,
+        job: u64,
+        sleep: impl FnOnce(Duration) -> F + Send + 'static,
+    ) -> impl Future<Output = u64> + Send + 'static
+    where
+        F: Future + Send,
+    {
+        self.spawned.fetch_add(1, Ordering::SeqCst);
+        println!("spawn job {job:2}");
+        let stats = Arc::clone(self);
+        async move {
+            let running = Running::start(job, &stats);
+            sleep(Duration::from_millis(10 + 15 * (job % 4))).await;
+            running.done();
+            job * job
+        }
+    }
+
+    /// Says what the stream holds when it is dropped.
+    pub fn dropping(&self, in_flight: usize) {
+        let spawned = self.spawned.load(Ordering::SeqCst);
+        println!("dropping the stream: {in_flight} tasks in flight, {spawned} spawned of {JOBS}");
+    }
+
     /// Jobs running now.
     pub fn running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
@@ -31,10 +67,11 @@ impl Stats {
         sleep(Duration::from_millis(100)).await;
     }
 
-    /// Prints how the `spawned` jobs ended, and checks that none is running
-    /// and that exactly `expected` were spawned: the stream pulled no more
-    /// than it needed.
-    pub fn report(&self, spawned: usize, expected: usize) {
+    /// Prints how the spawned jobs ended, and checks that none is running
+    /// and that exactly `TAKE + LIMIT` were spawned: the stream pulled no
+    /// more than it needed.
+    pub fn report(&self) {
+        let spawned = self.spawned.load(Ordering::SeqCst);
         let finished = self.finished.load(Ordering::SeqCst);
         let cancelled = self.cancelled.load(Ordering::SeqCst);
         let running = self.running();
@@ -44,7 +81,7 @@ impl Stats {
              {never_started} cancelled before they started, {running} still running"
         );
         assert_eq!(running, 0);
-        assert_eq!(spawned, expected);
+        assert_eq!(spawned, TAKE + LIMIT);
     }
 }
 
