@@ -238,40 +238,35 @@ where
 const TEN_ITEMS_MAX_ALLOCS: usize = 10 * 2 + 16;
 const TEN_ITEMS_MAX_BYTES: usize = 16 * 1024;
 
-#[test]
-fn as_completed_unbounded_limit_allocates_for_the_items_only() {
-    let (allocs, bytes) = run_as_completed(10, usize::MAX);
+/// `run` over 10 items with no bound stays under the ten-item bounds, and a
+/// limit of `1 << 20` or of 10 costs exactly the same.
+fn assert_allocates_for_ten_items_only(run: fn(usize, usize) -> (usize, usize)) {
+    let (allocs, bytes) = run(10, usize::MAX);
     assert!(
         allocs < TEN_ITEMS_MAX_ALLOCS,
         "{allocs} allocations for 10 items"
     );
     assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
     assert_eq!(
-        run_as_completed(10, 1 << 20),
+        run(10, 1 << 20),
         (allocs, bytes),
         "limit 1 << 20 costs what usize::MAX does"
     );
     assert_eq!(
-        run_as_completed(10, 10),
+        run(10, 10),
         (allocs, bytes),
         "a limit above the item count costs nothing extra"
     );
 }
 
 #[test]
+fn as_completed_unbounded_limit_allocates_for_the_items_only() {
+    assert_allocates_for_ten_items_only(run_as_completed);
+}
+
+#[test]
 fn in_order_unbounded_limit_allocates_for_the_items_only() {
-    let (allocs, bytes) = run_in_order(10, usize::MAX);
-    assert!(
-        allocs < TEN_ITEMS_MAX_ALLOCS,
-        "{allocs} allocations for 10 items"
-    );
-    assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
-    assert_eq!(
-        run_in_order(10, 1 << 20),
-        (allocs, bytes),
-        "limit 1 << 20 costs what usize::MAX does"
-    );
-    assert_eq!(run_in_order(10, 10), (allocs, bytes));
+    assert_allocates_for_ten_items_only(run_in_order);
 }
 
 #[test]

@@ -268,20 +268,32 @@ fn smol_tasks_as_items_run_at_most_limit_at_once() {
     check_tasks(outputs, &counts);
 }
 
-#[test]
-fn tokio_tasks_as_items_run_at_most_limit_at_once() {
+/// Runs `TASKS` tokio tasks, task `i` sleeping `wait(i)`, through
+/// `limited_in_order` or `limited_as_completed` on a multi-thread runtime;
+/// returns the outputs and the counts.
+fn tokio_tasks(wait: fn(usize) -> Duration, in_order: bool) -> (Vec<usize>, Arc<TaskCounts>) {
     let rt = tokio_multi_thread();
     let counts = Arc::new(TaskCounts::default());
     let outputs = rt.block_on({
         let counts = Arc::clone(&counts);
         async move {
-            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, short);
-            let stream = tasks
-                .limited_as_completed(TASK_LIMIT)
-                .map(|joined| joined.expect("task panicked"));
-            drain_tasks(stream, &counts).await
+            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, wait);
+            let joined = |joined: Result<usize, _>| joined.expect("task panicked");
+            if in_order {
+                let stream = tasks.limited_in_order(TASK_LIMIT).map(joined);
+                drain_tasks(stream, &counts).await
+            } else {
+                let stream = tasks.limited_as_completed(TASK_LIMIT).map(joined);
+                drain_tasks(stream, &counts).await
+            }
         }
     });
+    (outputs, counts)
+}
+
+#[test]
+fn tokio_tasks_as_items_run_at_most_limit_at_once() {
+    let (outputs, counts) = tokio_tasks(short, false);
     check_tasks(outputs, &counts);
 }
 
@@ -301,20 +313,8 @@ fn async_std_tasks_as_items_run_at_most_limit_at_once() {
 
 #[test]
 fn tokio_tasks_in_order_come_out_in_order() {
-    let rt = tokio_multi_thread();
-    let counts = Arc::new(TaskCounts::default());
-    let outputs = rt.block_on({
-        let counts = Arc::clone(&counts);
-        async move {
-            // Later items finish sooner.
-            let later_sooner = |i| short(TASKS - i);
-            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, later_sooner);
-            let stream = tasks
-                .limited_in_order(TASK_LIMIT)
-                .map(|joined| joined.expect("task panicked"));
-            drain_tasks(stream, &counts).await
-        }
-    });
+    // Later items finish sooner.
+    let (outputs, counts) = tokio_tasks(|i| short(TASKS - i), true);
     assert_eq!(outputs, (0..TASKS).collect::<Vec<_>>());
     check_tasks(outputs, &counts);
 }
