@@ -486,11 +486,10 @@ fn size_hint_is_in_flight_exactly_once_iterator_ended() {
 
 #[test]
 fn size_hint_saturates_on_endless_iterator() {
-    let mut stream = (0..)
-        .map(|_| futures::future::pending::<()>())
-        .limited_in_order(2);
+    let endless = std::iter::repeat_with(futures::future::pending::<()>);
+    let mut stream = endless.limited_in_order(2);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    // `RangeFrom` says (usize::MAX, None); 2 in flight saturates.
+    // `RepeatWith` says (usize::MAX, None); 2 in flight saturates.
     assert_eq!(stream.size_hint(), (usize::MAX, None));
 }
 

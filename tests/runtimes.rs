@@ -100,31 +100,27 @@ async fn wait(how: Wait, i: usize) {
 /// `limited_in_order(LIMIT)`; every output exactly once (in order for the
 /// latter) and exactly `LIMIT` futures alive at the peak.
 async fn smoke(how: Wait) {
+    // `N` futures, each counted in `live` from its creation to its drop.
+    let futures = |live: &Arc<Live>| {
+        let live = Arc::clone(live);
+        (0..N).map(move |i| {
+            let guard = live.enter();
+            async move {
+                let _guard = guard;
+                wait(how, i).await;
+                i
+            }
+        })
+    };
     let live = Arc::new(Live::default());
-    let futures = (0..N).map(|i| {
-        let guard = live.enter();
-        async move {
-            let _guard = guard;
-            wait(how, i).await;
-            i
-        }
-    });
-    let mut outputs: Vec<usize> = futures.limited_as_completed(LIMIT).collect().await;
+    let mut outputs: Vec<usize> = futures(&live).limited_as_completed(LIMIT).collect().await;
     outputs.sort_unstable();
     assert_eq!(outputs, (0..N).collect::<Vec<_>>(), "{how:?}: as_completed");
     assert_eq!(live.peak(), LIMIT, "{how:?}: as_completed peak");
     assert_eq!(live.now(), 0, "{how:?}: as_completed leftovers");
 
     let live = Arc::new(Live::default());
-    let futures = (0..N).map(|i| {
-        let guard = live.enter();
-        async move {
-            let _guard = guard;
-            wait(how, i).await;
-            i
-        }
-    });
-    let outputs: Vec<usize> = futures.limited_in_order(LIMIT).collect().await;
+    let outputs: Vec<usize> = futures(&live).limited_in_order(LIMIT).collect().await;
     assert_eq!(outputs, (0..N).collect::<Vec<_>>(), "{how:?}: in_order");
     assert_eq!(live.peak(), LIMIT, "{how:?}: in_order peak");
     assert_eq!(live.now(), 0, "{how:?}: in_order leftovers");

@@ -153,13 +153,25 @@ impl<F> SourceHandle<F> {
     }
 }
 
+/// A ledger, and a hand-fed source of its jobs with its handle.
+type Fed = (Rc<Jobs<u32>>, Source<Job<u32>>, SourceHandle<Job<u32>>);
+
+/// A new ledger and a hand-fed source holding its first `n` jobs.
+fn fed_source(n: usize) -> Fed {
+    let jobs = Jobs::new();
+    let (src, feed) = source();
+    for _ in 0..n {
+        feed.push(jobs.job());
+    }
+    (jobs, src, feed)
+}
+
 // ---------------------------------------------------------------------------
 // Polled, never blocked on.
 
 #[test]
 fn pending_source_does_not_hold_back_outputs_in_flight() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(3);
     feed.push(jobs.job());
     feed.push(jobs.job());
@@ -191,8 +203,7 @@ fn pending_source_does_not_hold_back_outputs_in_flight() {
 
 #[test]
 fn source_wake_reaches_the_task_polling_the_stream() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
     let (waker, counter) = new_count_waker();
     let mut cx = Context::from_waker(&waker);
@@ -209,8 +220,7 @@ fn source_wake_reaches_the_task_polling_the_stream() {
 
 #[test]
 fn stream_ends_only_when_the_source_ended_and_every_future_is_done() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
     feed.push(jobs.job());
     feed.push(jobs.job());
@@ -237,8 +247,7 @@ fn stream_ends_only_when_the_source_ended_and_every_future_is_done() {
 
 #[test]
 fn finished_source_is_never_polled_again() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(4);
     feed.push(jobs.job());
     feed.close();
@@ -299,11 +308,7 @@ fn source_need_not_be_unpin_and_stays_pinned_while_the_stream_moves() {
 
 #[test]
 fn pulled_equals_yielded_plus_in_flight_after_every_poll() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
-    for _ in 0..5 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(5);
     let limit = 3;
     let mut stream = src.limited_as_completed(limit);
     let mut yielded = 0;
@@ -442,8 +447,7 @@ fn self_waking_future_is_polled_at_most_once_per_poll_next() {
 
 #[test]
 fn panicking_source_is_called_again_on_the_next_poll() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
     feed.push(jobs.job());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -474,8 +478,7 @@ fn panicking_source_is_called_again_on_the_next_poll() {
 
 #[test]
 fn source_panic_during_a_refill_keeps_the_completed_output() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(1);
     feed.push(jobs.job());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -502,11 +505,7 @@ fn source_panic_during_a_refill_keeps_the_completed_output() {
 
 #[test]
 fn dropping_the_stream_drops_in_flight_futures_finished_outputs_and_the_source() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
-    for _ in 0..5 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(5);
     let mut stream = src.limited_as_completed(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(1, 1);
@@ -542,11 +541,7 @@ fn dropping_the_stream_drops_in_flight_futures_finished_outputs_and_the_source()
 
 #[test]
 fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
-    for _ in 0..10 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(10);
     let mut stream = src.limited_as_completed(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(1, 1);
@@ -568,11 +563,7 @@ fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
 
 #[test]
 fn limited_in_order_over_a_stream_keeps_input_order() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
-    for _ in 0..3 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(3);
     let mut stream = src.limited_in_order(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(2, 2);
@@ -598,11 +589,7 @@ fn limited_in_order_over_a_stream_keeps_input_order() {
 
 #[test]
 fn size_hint_adds_in_flight_to_the_source_hint() {
-    let jobs = Jobs::<u32>::new();
-    let (src, feed) = source();
-    for _ in 0..4 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(4);
     let mut stream = src.limited_as_completed(2);
     assert_eq!(stream.size_hint(), (4, None)); // open source: no upper bound
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
