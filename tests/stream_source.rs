@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use futures::stream::{self, FusedStream, Stream};
 use futures::StreamExt;
 use futures_test::stream::{AssertUnmoved, StreamTestExt};
-use futures_test::task::{new_count_waker, noop_context};
+use futures_test::task::new_count_waker;
 use limited_as_completed::LimitedAsCompletedStreamExt;
 
 use common::{assert_not_impl, catch, poll_noop, Job, Jobs};
@@ -552,10 +552,8 @@ fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
     // Jobs 0, 2 and 3 were in flight: dropped. The source is not.
     assert_eq!(jobs.drops(), 4);
     assert!(!feed.dropped());
-    match source.as_mut().poll_next(&mut noop_context()) {
-        Poll::Ready(Some(job)) => assert_eq!(job.id(), 4),
-        _ => panic!("the source lost its items"),
-    }
+    let next = poll_noop(&mut source).map(|job| job.map(|job| job.id()));
+    assert_eq!(next, Poll::Ready(Some(4)), "the source lost its items");
 }
 
 // ---------------------------------------------------------------------------

@@ -35,6 +35,20 @@ fn ok(jobs: &Jobs<Res>, id: usize) {
     jobs.complete(id, Ok(10 * id as u32));
 }
 
+/// With limit 2, item 1 fails while item 0 runs: after the first poll it
+/// gets its `Err`, and `try_next` hands that out at once.
+fn err_1_while_0_runs<S>(jobs: &Jobs<Res>, stream: &mut S)
+where
+    S: Stream<Item = Res> + Unpin,
+{
+    assert_eq!(poll_noop(stream), Poll::Pending);
+    jobs.complete(1, Err("one"));
+    assert_eq!(
+        stream.try_next().poll_unpin(&mut noop_context()),
+        Poll::Ready(Err("one"))
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Iterator source.
 
@@ -138,12 +152,7 @@ fn try_next_on_limited_as_completed_pulls_one_more_item() {
     // fails while item 0 runs.
     let (jobs, iter, counts) = counted_jobs(10);
     let mut stream = iter.limited_as_completed(2);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    jobs.complete(1, Err("one"));
-    assert_eq!(
-        stream.try_next().poll_unpin(&mut noop_context()),
-        Poll::Ready(Err("one"))
-    );
+    err_1_while_0_runs(&jobs, &mut stream);
     // The slot was refilled before the Err came out: item 2 was pulled and
     // started.
     assert_eq!(counts.calls(), 3);
@@ -155,12 +164,7 @@ fn try_next_on_limited_as_completed_pulls_one_more_item() {
 
     let (jobs, iter, counts) = counted_jobs(10);
     let mut stream = iter.try_limited_as_completed(2);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    jobs.complete(1, Err("one"));
-    assert_eq!(
-        stream.try_next().poll_unpin(&mut noop_context()),
-        Poll::Ready(Err("one"))
-    );
+    err_1_while_0_runs(&jobs, &mut stream);
     assert_eq!(counts.calls(), 2);
     assert_eq!(jobs.polls(2), 0);
     assert_eq!(jobs.dropped_ids(), [0, 1]);
@@ -189,10 +193,8 @@ fn stream_source_stops_at_the_first_err_too() {
     assert_eq!(counts.calls(), 4);
 
     let mut source = stream.into_inner();
-    match source.as_mut().poll_next(&mut noop_context()) {
-        Poll::Ready(Some(job)) => assert_eq!(job.id(), 4),
-        _ => panic!("the source lost its items"),
-    }
+    let next = poll_noop(&mut source).map(|job| job.map(|job| job.id()));
+    assert_eq!(next, Poll::Ready(Some(4)), "the source lost its items");
 }
 
 #[test]
@@ -213,22 +215,12 @@ fn stream_source_err_on_a_first_poll_stops_pulling_at_once() {
 fn stream_source_try_next_pulls_one_more_item() {
     let (jobs, iter, counts) = counted_jobs(10);
     let mut stream = futures::stream::iter(iter).limited_as_completed(2);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    jobs.complete(1, Err("one"));
-    assert_eq!(
-        stream.try_next().poll_unpin(&mut noop_context()),
-        Poll::Ready(Err("one"))
-    );
+    err_1_while_0_runs(&jobs, &mut stream);
     assert_eq!(counts.calls(), 3);
 
     let (jobs, iter, counts) = counted_jobs(10);
     let mut stream = futures::stream::iter(iter).try_limited_as_completed(2);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    jobs.complete(1, Err("one"));
-    assert_eq!(
-        stream.try_next().poll_unpin(&mut noop_context()),
-        Poll::Ready(Err("one"))
-    );
+    err_1_while_0_runs(&jobs, &mut stream);
     assert_eq!(counts.calls(), 2);
 }
 
