@@ -15,73 +15,21 @@
 //! cargo run --example spawn_smol
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "spawn/running.rs"]
+mod running;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
-const JOBS: u64 = 20;
-const LIMIT: usize = 4;
-const TAKE: usize = 6;
-
-/// Counts the jobs running now, and those that finished or were cancelled.
-#[derive(Default)]
-struct Stats {
-    running: AtomicUsize,
-    finished: AtomicUsize,
-    cancelled: AtomicUsize,
-}
-
-/// Lives as long as a job's body; tells a finished job from a cancelled one.
-struct Running {
-    job: u64,
-    stats: Arc<Stats>,
-    done: bool,
-}
-
-impl Running {
-    fn start(job: u64, stats: &Arc<Stats>) -> Self {
-        let now = stats.running.fetch_add(1, Ordering::SeqCst) + 1;
-        println!("  job {job:2} starts ({now} running)");
-        Self {
-            job,
-            stats: Arc::clone(stats),
-            done: false,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stats.running.fetch_sub(1, Ordering::SeqCst);
-        if self.done {
-            self.stats.finished.fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.stats.cancelled.fetch_add(1, Ordering::SeqCst);
-            println!("  job {:2} cancelled", self.job);
-        }
-    }
-}
+use running::{Stats, JOBS, LIMIT, TAKE};
 
 fn main() {
     smol::block_on(async {
         let stats = Arc::new(Stats::default());
-        let spawned = AtomicUsize::new(0);
 
-        let tasks = (0..JOBS).map(|job| {
-            spawned.fetch_add(1, Ordering::SeqCst);
-            println!("spawn job {job:2}");
-            let stats = Arc::clone(&stats);
-            smol::spawn(async move {
-                let mut running = Running::start(job, &stats);
-                smol::Timer::after(Duration::from_millis(10 + 15 * (job % 4))).await;
-                running.done = true;
-                println!("  job {job:2} done");
-                job * job
-            })
-        });
+        let tasks = (0..JOBS).map(|job| smol::spawn(stats.job(job, smol::Timer::after)));
         let mut squares = tasks.limited_as_completed(LIMIT);
 
         for _ in 0..TAKE {
@@ -89,32 +37,12 @@ fn main() {
             println!("got {square}");
         }
 
-        println!(
-            "dropping the stream: {} tasks in flight, {} spawned of {JOBS}",
-            squares.in_flight(),
-            spawned.load(Ordering::SeqCst),
-        );
+        stats.dropping(squares.in_flight());
         drop(squares);
 
-        // Cancellation happens on the executor: wait (at most 2 s) for the
-        // cancelled tasks to be dropped.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while stats.running.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-            smol::Timer::after(Duration::from_millis(1)).await;
-        }
-        // Give a task that was wrongly left running the time to finish.
-        smol::Timer::after(Duration::from_millis(100)).await;
-
-        let spawned = spawned.load(Ordering::SeqCst);
-        let finished = stats.finished.load(Ordering::SeqCst);
-        let cancelled = stats.cancelled.load(Ordering::SeqCst);
-        let running = stats.running.load(Ordering::SeqCst);
-        let never_started = spawned - finished - cancelled;
-        println!(
-            "{spawned} spawned: {finished} finished, {cancelled} cancelled while running, \
-             {never_started} cancelled before they started, {running} still running"
-        );
-        assert_eq!(running, 0);
-        assert_eq!(spawned, TAKE + LIMIT);
+        // Cancellation happens on the executor: wait for the cancelled tasks
+        // to be dropped.
+        stats.settle(smol::Timer::after).await;
+        stats.report();
     });
 }

@@ -1,13 +1,15 @@
-//! Heap allocation: none per future once the slots exist, and slot storage that grows lazily (counting global allocator).
+//! Guarantee 5 (crate docs): no heap allocation per future once the slots
+//! exist, and slot storage that grows lazily with the items alive, not with
+//! `limit` (counting global allocator).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::stream::Stream;
 use futures::task::noop_waker_ref;
+use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
 // ---------------------------------------------------------------------------
@@ -88,27 +90,12 @@ fn measure<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
 // Test futures that allocate nothing themselves
 // ---------------------------------------------------------------------------
 
-/// Returns `Pending` once after waking itself, then `Ready`.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-/// Ready at once for even `i`, `Pending` once (after waking itself) for odd
-/// `i`. Not zero-sized, so a boxed one would really allocate.
+/// Ready at once for even `i`, `Pending` once (after waking itself:
+/// futures-test's `pending_once`) for odd `i`. Not zero-sized, so a boxed one
+/// would really allocate.
 async fn ready_or_yield(i: usize) -> usize {
     if i % 2 == 1 {
-        YieldOnce(false).await;
+        std::future::ready(()).pending_once().await;
     }
     i
 }
@@ -153,11 +140,13 @@ const LIMIT: usize = if cfg!(miri) { 16 } else { 64 };
 // No allocation per future once the slots exist
 // ---------------------------------------------------------------------------
 
-#[test]
-fn as_completed_allocates_nothing_per_future_after_warm_up() {
-    let total = WARM_UP + MEASURED;
-    let mut seen = vec![false; total];
-    let mut stream = (0..total).map(ready_or_yield).limited_as_completed(LIMIT);
+/// Drives `stream` (over `WARM_UP + MEASURED` items) through `WARM_UP`
+/// outputs, then asserts that the `MEASURED` others allocate nothing.
+fn assert_no_allocation_after_warm_up<S>(mut stream: S)
+where
+    S: Stream<Item = usize> + Unpin,
+{
+    let mut seen = vec![false; WARM_UP + MEASURED];
     assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
 
     let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
@@ -171,20 +160,15 @@ fn as_completed_allocates_nothing_per_future_after_warm_up() {
 }
 
 #[test]
+fn as_completed_allocates_nothing_per_future_after_warm_up() {
+    let total = WARM_UP + MEASURED;
+    assert_no_allocation_after_warm_up((0..total).map(ready_or_yield).limited_as_completed(LIMIT));
+}
+
+#[test]
 fn in_order_allocates_nothing_per_future_after_warm_up() {
     let total = WARM_UP + MEASURED;
-    let mut seen = vec![false; total];
-    let mut stream = (0..total).map(ready_or_yield).limited_in_order(LIMIT);
-    assert_eq!(drive(&mut stream, &mut seen, WARM_UP), WARM_UP);
-
-    let (allocs, bytes, got) = measure(|| drive(&mut stream, &mut seen, usize::MAX));
-    assert_eq!(got, MEASURED);
-    assert_eq!(
-        (allocs, bytes),
-        (0, 0),
-        "allocations while running {MEASURED} more futures"
-    );
-    assert!(seen.iter().all(|&s| s), "every output came out");
+    assert_no_allocation_after_warm_up((0..total).map(ready_or_yield).limited_in_order(LIMIT));
 }
 
 /// Polls until `*expected` reaches `until`, asserting each output is
@@ -230,19 +214,26 @@ fn in_order_yields_in_order_while_allocation_free() {
 /// Allocations and bytes to build, run to the end and drop a stream over
 /// `items` futures with `limit`.
 fn run_as_completed(items: usize, limit: usize) -> (usize, usize) {
-    let mut seen = vec![false; items];
-    let (allocs, bytes, got) = measure(|| {
-        let mut stream = (0..items).map(ready_or_yield).limited_as_completed(limit);
-        drive(&mut stream, &mut seen, usize::MAX)
-    });
-    assert_eq!(got, items);
-    (allocs, bytes)
+    run_to_end(items, || {
+        (0..items).map(ready_or_yield).limited_as_completed(limit)
+    })
 }
 
 fn run_in_order(items: usize, limit: usize) -> (usize, usize) {
+    run_to_end(items, || {
+        (0..items).map(ready_or_yield).limited_in_order(limit)
+    })
+}
+
+/// Allocations and bytes to `build` a stream over `items` futures, run it to
+/// the end and drop it.
+fn run_to_end<S>(items: usize, build: impl FnOnce() -> S) -> (usize, usize)
+where
+    S: Stream<Item = usize> + Unpin,
+{
     let mut seen = vec![false; items];
     let (allocs, bytes, got) = measure(|| {
-        let mut stream = (0..items).map(ready_or_yield).limited_in_order(limit);
+        let mut stream = build();
         drive(&mut stream, &mut seen, usize::MAX)
     });
     assert_eq!(got, items);
@@ -257,40 +248,35 @@ fn run_in_order(items: usize, limit: usize) -> (usize, usize) {
 const TEN_ITEMS_MAX_ALLOCS: usize = 10 * 2 + 16;
 const TEN_ITEMS_MAX_BYTES: usize = 16 * 1024;
 
-#[test]
-fn as_completed_unbounded_limit_allocates_for_the_items_only() {
-    let (allocs, bytes) = run_as_completed(10, usize::MAX);
+/// `run` over 10 items with no bound stays under the ten-item bounds, and a
+/// limit of `1 << 20` or of 10 costs exactly the same.
+fn assert_allocates_for_ten_items_only(run: fn(usize, usize) -> (usize, usize)) {
+    let (allocs, bytes) = run(10, usize::MAX);
     assert!(
         allocs < TEN_ITEMS_MAX_ALLOCS,
         "{allocs} allocations for 10 items"
     );
     assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
     assert_eq!(
-        run_as_completed(10, 1 << 20),
+        run(10, 1 << 20),
         (allocs, bytes),
         "limit 1 << 20 costs what usize::MAX does"
     );
     assert_eq!(
-        run_as_completed(10, 10),
+        run(10, 10),
         (allocs, bytes),
         "a limit above the item count costs nothing extra"
     );
 }
 
 #[test]
+fn as_completed_unbounded_limit_allocates_for_the_items_only() {
+    assert_allocates_for_ten_items_only(run_as_completed);
+}
+
+#[test]
 fn in_order_unbounded_limit_allocates_for_the_items_only() {
-    let (allocs, bytes) = run_in_order(10, usize::MAX);
-    assert!(
-        allocs < TEN_ITEMS_MAX_ALLOCS,
-        "{allocs} allocations for 10 items"
-    );
-    assert!(bytes < TEN_ITEMS_MAX_BYTES, "{bytes} bytes for 10 items");
-    assert_eq!(
-        run_in_order(10, 1 << 20),
-        (allocs, bytes),
-        "limit 1 << 20 costs what usize::MAX does"
-    );
-    assert_eq!(run_in_order(10, 10), (allocs, bytes));
+    assert_allocates_for_ten_items_only(run_in_order);
 }
 
 #[test]

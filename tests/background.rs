@@ -1,20 +1,27 @@
-//! Spawned tasks as items on smol, tokio and async-std: at most `limit` tasks exist, and dropping the stream early leaves none running.
+//! Guarantees 3 and 7 (crate docs) with spawned tasks as items on smol,
+//! tokio and async-std: at most `limit` tasks exist, and dropping the stream
+//! early leaves none running.
 //!
 //! Not under Miri: the runtimes need epoll and timerfd, which Miri does not
 //! provide. The runtime-free scenarios run under Miri in the other test files.
 #![cfg(not(miri))]
 
+#[path = "../examples/spawn/abort_on_drop.rs"]
+mod abort_on_drop;
+#[path = "../examples/spawn/canceller.rs"]
+mod canceller;
+
 use std::future::Future;
-use std::mem;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
+
+use abort_on_drop::AbortOnDrop;
+use canceller::Canceller;
 
 const JOBS: usize = 20;
 const LIMIT: usize = 4;
@@ -258,23 +265,6 @@ fn smol_dropping_the_stream_early_cancels_the_tasks_in_flight() {
 // ---------------------------------------------------------------------------
 // tokio: a `JoinHandle` detaches on drop; `AbortOnDrop` aborts instead.
 
-/// A tokio task handle that aborts its task when dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
-
 fn abort_on_drop(future: BoxFuture<'static, usize>) -> AbortOnDrop<usize> {
     AbortOnDrop(tokio::spawn(future))
 }
@@ -319,66 +309,6 @@ async fn tokio_bare_join_handles_detach_so_tasks_outlive_the_stream() {
 // ---------------------------------------------------------------------------
 // async-std: a `JoinHandle` detaches on drop, and `cancel` is async, so the
 // handles of unfinished tasks are collected on drop and cancelled explicitly.
-
-/// Collects the handles of tasks dropped before they finished, to cancel them.
-struct Canceller<T> {
-    dropped: Arc<Mutex<Vec<async_std::task::JoinHandle<T>>>>,
-}
-
-impl<T> Canceller<T> {
-    fn new() -> Self {
-        Self {
-            dropped: Arc::default(),
-        }
-    }
-
-    fn wrap(&self, handle: async_std::task::JoinHandle<T>) -> Cancellable<T> {
-        Cancellable {
-            handle: Some(handle),
-            dropped: Arc::clone(&self.dropped),
-        }
-    }
-
-    /// Cancels every task whose handle was dropped unfinished and waits for
-    /// each to stop; returns how many there were.
-    async fn cancel_all(&self) -> usize {
-        let handles = mem::take(&mut *self.dropped.lock().unwrap_or_else(PoisonError::into_inner));
-        let count = handles.len();
-        for handle in handles {
-            handle.cancel().await;
-        }
-        count
-    }
-}
-
-/// A task handle that, dropped before its task finished, hands the handle to
-/// its [`Canceller`].
-struct Cancellable<T> {
-    handle: Option<async_std::task::JoinHandle<T>>,
-    dropped: Arc<Mutex<Vec<async_std::task::JoinHandle<T>>>>,
-}
-
-impl<T> Future for Cancellable<T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let handle = self.handle.as_mut().expect("polled after completion");
-        let output = futures::ready!(Pin::new(handle).poll(cx));
-        self.handle = None;
-        Poll::Ready(output)
-    }
-}
-
-impl<T> Drop for Cancellable<T> {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            self.dropped
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(handle);
-        }
-    }
-}
 
 #[async_std::test]
 async fn async_std_runs_at_most_limit_tasks_at_once() {

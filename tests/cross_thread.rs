@@ -1,7 +1,9 @@
-//! Cross-thread waking: slot wakers woken from several OS threads at once
-//! (double wakes, wakes racing polls, stale wakes racing slot reuse, wakers
-//! outliving the stream), checked for exact outputs, no lost wake and no
-//! unwoken poll.
+//! Guarantees 3 to 7 (crate docs) under cross-thread waking: slot wakers
+//! woken from several OS threads at once (double wakes, wakes racing polls,
+//! stale wakes racing slot reuse, wakers outliving the stream), checked for
+//! exact outputs, no lost wake and no unwoken poll.
+
+mod common;
 
 use std::future::Future;
 use std::panic;
@@ -16,6 +18,8 @@ use std::time::Duration;
 use futures::executor::block_on;
 use futures::{Stream, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
+
+use common::Rng;
 
 /// Picks the iteration count: small under Miri, which is ~1000x slower.
 const fn scale(native: usize, miri: usize) -> usize {
@@ -234,6 +238,13 @@ impl Wake for Parent {
 }
 
 impl Parent {
+    /// A new parent and a waker that counts into it.
+    fn new() -> (Arc<Self>, Waker) {
+        let parent = Arc::new(Self::default());
+        let waker = Waker::from(Arc::clone(&parent));
+        (parent, waker)
+    }
+
     fn count(&self) -> usize {
         *lock(&self.wakes)
     }
@@ -375,13 +386,7 @@ fn stress(plan: Plan, seed: u64) -> Report {
 /// if `double`), wakes a finished one while it has stale wakes left. Keeps
 /// going until the stream is done and no stale wake is left.
 fn wake_at_random(probes: &[Arc<Probe>], live: &Live, done: &AtomicBool, plan: Plan, seed: u64) {
-    let mut rng = seed | 1;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng as usize
-    };
+    let mut rng = Rng::new(seed);
     loop {
         if done.load(SeqCst) && probes.iter().all(|p| p.stale_left.load(SeqCst) == 0) {
             return;
@@ -391,13 +396,13 @@ fn wake_at_random(probes: &[Arc<Probe>], live: &Live, done: &AtomicBool, plan: P
             thread::yield_now();
             continue;
         }
-        let index = if next() % 2 == 0 {
-            pulled - 1 - next() % pulled.min(2 * plan.limit + 2)
+        let index = if rng.one_in(2) {
+            pulled - 1 - rng.below(pulled.min(2 * plan.limit + 2))
         } else {
-            next() % pulled
+            rng.below(pulled)
         };
         let probe = &probes[index];
-        let by_value = next() % 2 == 0;
+        let by_value = rng.one_in(2);
         if probe.finished.load(SeqCst) {
             let claimed = probe
                 .stale_left
@@ -434,6 +439,18 @@ const ROUNDS: usize = scale(60, 1);
 const ITEMS: usize = scale(160, 6);
 const THREADS: usize = scale(4, 2);
 
+/// The plan the stress tests start from: every item in its own slot, each
+/// wake delivered twice, two stale wakes per finished future.
+const BASE_PLAN: Plan = Plan {
+    order: Order::Completion,
+    driver: Driver::BlockOn,
+    items: ITEMS,
+    limit: ITEMS,
+    threads: THREADS,
+    double: true,
+    stale: 2,
+};
+
 fn run_rounds(plan: Plan, expect_strict: bool) {
     for round in 0..ROUNDS {
         let report = stress(plan, 0x9E37_79B9_7F4A_7C15 ^ round as u64);
@@ -450,28 +467,14 @@ fn run_rounds(plan: Plan, expect_strict: bool) {
 
 #[test]
 fn as_completed_polls_only_woken_futures_under_cross_thread_double_wakes() {
-    let plan = Plan {
-        order: Order::Completion,
-        driver: Driver::BlockOn,
-        items: ITEMS,
-        limit: ITEMS,
-        threads: THREADS,
-        double: true,
-        stale: 2,
-    };
-    run_rounds(plan, true);
+    run_rounds(BASE_PLAN, true);
 }
 
 #[test]
 fn in_order_polls_only_woken_futures_under_cross_thread_double_wakes() {
     let plan = Plan {
         order: Order::Input,
-        driver: Driver::BlockOn,
-        items: ITEMS,
-        limit: ITEMS,
-        threads: THREADS,
-        double: true,
-        stale: 2,
+        ..BASE_PLAN
     };
     run_rounds(plan, true);
 }
@@ -479,13 +482,10 @@ fn in_order_polls_only_woken_futures_under_cross_thread_double_wakes() {
 #[test]
 fn hand_driven_as_completed_never_loses_a_cross_thread_wake() {
     let plan = Plan {
-        order: Order::Completion,
         driver: Driver::ByHand,
-        items: ITEMS,
-        limit: ITEMS,
-        threads: THREADS,
         double: false,
         stale: 0,
+        ..BASE_PLAN
     };
     run_rounds(plan, true);
 }
@@ -497,13 +497,9 @@ fn hand_driven_as_completed_never_loses_a_cross_thread_wake() {
 #[test]
 fn as_completed_yields_each_output_once_while_stale_wakes_race_slot_reuse() {
     let plan = Plan {
-        order: Order::Completion,
-        driver: Driver::BlockOn,
-        items: ITEMS,
         limit: 3,
-        threads: THREADS,
-        double: true,
         stale: 3,
+        ..BASE_PLAN
     };
     run_rounds(plan, false);
 }
@@ -512,12 +508,9 @@ fn as_completed_yields_each_output_once_while_stale_wakes_race_slot_reuse() {
 fn in_order_yields_in_input_order_while_stale_wakes_race_slot_reuse() {
     let plan = Plan {
         order: Order::Input,
-        driver: Driver::BlockOn,
-        items: ITEMS,
         limit: 3,
-        threads: THREADS,
-        double: true,
         stale: 3,
+        ..BASE_PLAN
     };
     run_rounds(plan, false);
 }
@@ -527,11 +520,10 @@ fn hand_driven_in_order_never_loses_a_wake_with_slot_reuse() {
     let plan = Plan {
         order: Order::Input,
         driver: Driver::ByHand,
-        items: ITEMS,
         limit: 2,
-        threads: THREADS,
         double: false,
         stale: 1,
+        ..BASE_PLAN
     };
     run_rounds(plan, false);
 }
@@ -542,13 +534,9 @@ fn hand_driven_in_order_never_loses_a_wake_with_slot_reuse() {
 #[test]
 fn reused_slots_poll_only_woken_futures_under_stale_cross_thread_wakes() {
     let plan = Plan {
-        order: Order::Completion,
-        driver: Driver::BlockOn,
-        items: ITEMS,
         limit: 3,
-        threads: THREADS,
-        double: true,
         stale: 3,
+        ..BASE_PLAN
     };
     run_rounds(plan, true);
 }
@@ -563,6 +551,14 @@ fn tickers(probes: &[Arc<Probe>], live: &Arc<Live>) -> Vec<Ticker> {
         .collect()
 }
 
+/// Tickers for `probes`, each made only when the stream pulls it.
+fn lazy_tickers(probes: Vec<Arc<Probe>>, live: &Arc<Live>) -> impl Iterator<Item = Ticker> {
+    let live = Arc::clone(live);
+    probes
+        .into_iter()
+        .map(move |p| Ticker::new(p, Arc::clone(&live)))
+}
+
 /// Runs `f` on another OS thread and waits for it.
 fn on_other_thread(f: impl FnOnce() + Send + 'static) {
     thread::spawn(f).join().expect("helper thread panicked");
@@ -574,8 +570,7 @@ fn parked_stream_is_woken_once_by_wakes_from_other_threads_and_polls_in_wake_ord
         let live = Arc::new(Live::default());
         let probes: Vec<_> = (0..3).map(|i| Probe::new(i, 1, 0)).collect();
         let mut stream = tickers(&probes, &live).limited_as_completed(3);
-        let parent = Arc::new(Parent::default());
-        let waker = Waker::from(Arc::clone(&parent));
+        let (parent, waker) = Parent::new();
         let mut cx = Context::from_waker(&waker);
 
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
@@ -643,8 +638,7 @@ fn wake_from_another_thread_during_a_poll_is_not_lost_and_not_spun_on() {
             } else {
                 Box::pin(vec![item].limited_as_completed(1))
             };
-            let parent = Arc::new(Parent::default());
-            let waker = Waker::from(Arc::clone(&parent));
+            let (parent, waker) = Parent::new();
             let mut cx = Context::from_waker(&waker);
             // Each call polls the future once (its first poll included), sees
             // the wake that landed during that poll, and wakes the parent
@@ -672,8 +666,7 @@ fn double_wake_from_another_thread_wakes_the_parent_once_and_polls_once() {
         let probe = Probe::new(0, 1, 0);
         let ticker = Ticker::new(Arc::clone(&probe), Arc::clone(&live));
         let mut stream = vec![ticker].limited_as_completed(1);
-        let parent = Arc::new(Parent::default());
-        let waker = Waker::from(Arc::clone(&parent));
+        let (parent, waker) = Parent::new();
         let mut cx = Context::from_waker(&waker);
 
         // Hand the slot waker to another thread, which wakes it while the
@@ -728,8 +721,7 @@ fn stale_wake_scenario(during_last_poll: bool) -> StaleWake {
         }
         let items = vec![ticker, Ticker::new(Arc::clone(&second), Arc::clone(&live))];
         let mut stream = items.limited_as_completed(1);
-        let parent = Arc::new(Parent::default());
-        let waker = Waker::from(Arc::clone(&parent));
+        let (_parent, waker) = Parent::new();
         let mut cx = Context::from_waker(&waker);
         let mut seen = Vec::new();
 
@@ -801,8 +793,7 @@ fn slot_wakers_woken_from_many_threads_after_the_stream_is_dropped_are_harmless(
         let live = Arc::new(Live::default());
         let probes: Vec<_> = (0..4).map(|i| Probe::new(i, 1, 0)).collect();
         let mut stream = tickers(&probes, &live).limited_as_completed(4);
-        let parent = Arc::new(Parent::default());
-        let waker = Waker::from(Arc::clone(&parent));
+        let (parent, waker) = Parent::new();
         let mut cx = Context::from_waker(&waker);
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
         let slot_wakers: Vec<Waker> = probes
@@ -860,16 +851,9 @@ fn stream_dropped_while_other_threads_wake_its_slots_frees_everything() {
             // In-order this time, limit 3 of 4 items: item 1 finishes on its
             // first poll and waits behind item 0, items 0 and 2 keep running.
             probes[1].ticks.store(usize::MAX, SeqCst);
-            let items = {
-                let live = Arc::clone(&live);
-                probes
-                    .clone()
-                    .into_iter()
-                    .map(move |p| Ticker::new(p, Arc::clone(&live)))
-            };
+            let items = lazy_tickers(probes.clone(), &live);
             let mut stream = items.limited_in_order(3);
-            let parent = Arc::new(Parent::default());
-            let waker = Waker::from(Arc::clone(&parent));
+            let (parent, waker) = Parent::new();
             let mut cx = Context::from_waker(&waker);
             assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
             assert_eq!(live.created.load(SeqCst), 3);
@@ -918,16 +902,9 @@ fn stale_wake_ahead_of_a_real_wake_does_not_delay_it() {
     within_60s(|| {
         let live = Arc::new(Live::default());
         let probes: Vec<_> = (0..3).map(|i| Probe::new(i, 1, 0)).collect();
-        let items = {
-            let live = Arc::clone(&live);
-            probes
-                .clone()
-                .into_iter()
-                .map(move |p| Ticker::new(p, Arc::clone(&live)))
-        };
+        let items = lazy_tickers(probes.clone(), &live);
         let mut stream = items.limited_as_completed(2);
-        let parent = Arc::new(Parent::default());
-        let waker = Waker::from(Arc::clone(&parent));
+        let (_parent, waker) = Parent::new();
         let mut cx = Context::from_waker(&waker);
 
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);

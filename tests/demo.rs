@@ -1,5 +1,6 @@
-//! The seeds' numbers: the demo's schedule (100 sleeping jobs, 10 at a time)
-//! keeps its order of events and its peak, with wide margins on time and CPU.
+//! Guarantees 2 and 3 (crate docs) in the seeds' numbers: the demo's
+//! schedule (100 sleeping jobs, 10 at a time) keeps its order of events and
+//! its peak, with wide margins on time and CPU.
 //!
 //! Not under Miri or the memory sanitizers: real sockets, files and timers,
 //! and bounds that assume the code runs at native speed.

@@ -1,5 +1,6 @@
-//! Real files: the hash_files example's logic keeps at most `limit` files
-//! open, reaches that bound, and hashes as a synchronous read does.
+//! Guarantee 3 (crate docs) with real files: the hash_files example's logic
+//! keeps at most `limit` files open, reaches that bound, and hashes as a
+//! synchronous read does.
 //!
 //! Not under Miri or the memory sanitizers: real sockets, files and timers,
 //! and bounds that assume the code runs at native speed.

@@ -1,5 +1,6 @@
-//! Real HTTP: a hyper server on 127.0.0.1 counts the requests in progress
-//! while a hyper client crawls it through the adaptors.
+//! Guarantees 3, 4 and 11 (crate docs) over real HTTP: a hyper server on
+//! 127.0.0.1 counts the requests in progress while a hyper client crawls it
+//! through the adaptors.
 //!
 //! Not under Miri or the memory sanitizers: real sockets, files and timers,
 //! and bounds that assume the code runs at native speed.
@@ -12,9 +13,10 @@ mod site;
 use std::cell::Cell;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::future::{FutureExt, LocalBoxFuture};
+use futures::{Stream, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
-use site::{body_of, fetch, Behaviour, Site};
+use site::{body_of, fetch, Behaviour, Failure, Page, ServerLog, Site};
 
 const PAGES: usize = 500;
 const LIMIT: usize = 8;
@@ -37,17 +39,26 @@ fn sorted(mut pages: Vec<usize>) -> Vec<usize> {
     pages
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_sees_at_most_limit_requests_in_progress_as_completed() {
+/// One page's request, boxed so that [`crawl`] can name it.
+type Fetch = LocalBoxFuture<'static, Result<Page, Failure>>;
+
+/// Starts the site, fetches every page through the stream `limited` makes
+/// of the fetches, and stops the site: the responses, in the stream's order,
+/// and the server's log.
+async fn crawl<S>(limited: impl FnOnce(Vec<Fetch>) -> S) -> (Vec<S::Item>, ServerLog)
+where
+    S: Stream,
+{
     let site = Site::start(behaviour(None)).await.unwrap();
     let addr = site.addr();
+    let fetches = (0..PAGES).map(|i| fetch(addr, i).boxed_local()).collect();
+    let pages = limited(fetches).collect().await;
+    (pages, site.stop().await)
+}
 
-    let pages: Vec<_> = (0..PAGES)
-        .map(|i| fetch(addr, i))
-        .limited_as_completed(LIMIT)
-        .collect()
-        .await;
-    let log = site.stop().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sees_at_most_limit_requests_in_progress_as_completed() {
+    let (pages, log) = crawl(|fetches| fetches.limited_as_completed(LIMIT)).await;
 
     // Every response arrived once, with the right body.
     let mut pages: Vec<_> = pages.into_iter().map(Result::unwrap).collect();
@@ -67,15 +78,7 @@ async fn server_sees_at_most_limit_requests_in_progress_as_completed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_sees_at_most_limit_requests_in_progress_in_order() {
-    let site = Site::start(behaviour(None)).await.unwrap();
-    let addr = site.addr();
-
-    let pages: Vec<_> = (0..PAGES)
-        .map(|i| fetch(addr, i))
-        .limited_in_order(LIMIT)
-        .collect()
-        .await;
-    let log = site.stop().await;
+    let (pages, log) = crawl(|fetches| fetches.limited_in_order(LIMIT)).await;
 
     // Bodies in input order.
     let bodies: Vec<String> = pages.into_iter().map(|page| page.unwrap().body).collect();
@@ -89,7 +92,7 @@ async fn server_sees_at_most_limit_requests_in_progress_in_order() {
 /// pulling at the first failure: the server never hears of a page pulled
 /// after the error came out.
 ///
-/// The exact bound, from the islice rules: whenever `poll_next` returns,
+/// The exact bound, from Guarantee 2: whenever `poll_next` returns,
 /// `pulled == yielded + in_flight` with `in_flight <= 8`; the poll that
 /// yields the `Err` pulls nothing. So when the `Err` comes out after `oks`
 /// successes, `pulled <= oks + 8` (`oks` outputs, the failed page, and at

@@ -1,137 +1,40 @@
-//! `LimitedInOrder`: input order, the bound on items pulled and not yielded, laziness and accessors.
+//! Guarantees 1 to 5, 7, 9 and 12 (crate docs) for `LimitedInOrder`: input
+//! order (4), the bound on items pulled and not yielded (3), laziness (1),
+//! refill before yield (2), no poll without a wake (5), drop and
+//! `into_inner` (7), the limit-0 panic (9) and the accessors (12).
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
+mod common;
+
+use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Waker};
 
-use futures::channel::oneshot;
 use futures::stream::{FusedStream, Stream};
-use futures::task::noop_waker_ref;
+use futures_test::task::{new_count_waker, noop_waker_ref};
 use limited_as_completed::{LimitedAsCompletedExt, LimitedInOrder};
 
+use common::{poll_noop, poll_once, CountingIter, IterCounts, Job, Jobs, Output, Rng};
+
 // ---------------------------------------------------------------------------
-// Helpers (inline on purpose: this file does not use tests/common).
+// Helpers
 // ---------------------------------------------------------------------------
 
-/// Everything the test futures and the iterator record.
-#[derive(Default)]
-struct Probe {
-    /// Items the iterator handed out.
-    pulled: Cell<usize>,
-    /// Calls of the iterator's `next`, `None` included.
-    calls: Cell<usize>,
-    /// Futures created and not yet dropped.
-    live: Cell<usize>,
-    peak_live: Cell<usize>,
-    futures_dropped: Cell<usize>,
-    outputs_dropped: Cell<usize>,
-    /// Polls per item index.
-    polls: RefCell<Vec<usize>>,
-    /// The bound checked when an item is pulled: fewer than this many futures
-    /// may exist at that moment.
-    limit: Cell<usize>,
-}
+/// The iterator of a [`Harness`]: makes job `i` when item `i` is pulled,
+/// checking first that fewer than the bound of futures exist.
+type Source =
+    CountingIter<std::iter::Map<std::ops::Range<usize>, Box<dyn FnMut(usize) -> Job<Output>>>>;
 
-/// A future completed by hand through a oneshot sender; counts its polls and drops.
-struct Hand {
-    index: usize,
-    rx: oneshot::Receiver<()>,
-    probe: Rc<Probe>,
-}
-
-impl Future for Hand {
-    type Output = Out;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Out> {
-        self.probe.polls.borrow_mut()[self.index] += 1;
-        match Pin::new(&mut self.rx).poll(cx) {
-            Poll::Ready(_) => Poll::Ready(Out {
-                index: self.index,
-                probe: Rc::clone(&self.probe),
-            }),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for Hand {
-    fn drop(&mut self) {
-        self.probe.live.set(self.probe.live.get() - 1);
-        self.probe
-            .futures_dropped
-            .set(self.probe.futures_dropped.get() + 1);
-    }
-}
-
-/// The output of a [`Hand`]; counts its drops.
-struct Out {
-    index: usize,
-    probe: Rc<Probe>,
-}
-
-impl Drop for Out {
-    fn drop(&mut self) {
-        self.probe
-            .outputs_dropped
-            .set(self.probe.outputs_dropped.get() + 1);
-    }
-}
-
-/// The iterator of [`Hand`]s: counts pulls, checks the bound at each pull, and
-/// panics if called after it returned `None`.
-struct Source {
-    receivers: std::vec::IntoIter<oneshot::Receiver<()>>,
-    next_index: usize,
-    probe: Rc<Probe>,
-    done: bool,
-}
-
-impl Iterator for Source {
-    type Item = Hand;
-
-    fn next(&mut self) -> Option<Hand> {
-        let probe = &self.probe;
-        probe.calls.set(probe.calls.get() + 1);
-        assert!(!self.done, "iterator called again after it returned None");
-        let Some(rx) = self.receivers.next() else {
-            self.done = true;
-            return None;
-        };
-        assert!(
-            probe.live.get() < probe.limit.get(),
-            "pulling item {} would make {} futures exist (limit {})",
-            self.next_index,
-            probe.live.get() + 1,
-            probe.limit.get()
-        );
-        probe.pulled.set(probe.pulled.get() + 1);
-        probe.live.set(probe.live.get() + 1);
-        probe
-            .peak_live
-            .set(probe.peak_live.get().max(probe.live.get()));
-        let index = self.next_index;
-        self.next_index += 1;
-        Some(Hand {
-            index,
-            rx,
-            probe: Rc::clone(probe),
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.receivers.size_hint()
-    }
-}
-
-/// A stream of `n` hand-completed items plus the senders that complete them.
+/// A stream of `n` hand-completed items (kit [`Job`]s made as they are
+/// pulled, each completed with its [`Output`]).
 struct Harness {
     n: usize,
-    probe: Rc<Probe>,
-    senders: Vec<Option<oneshot::Sender<()>>>,
+    jobs: Rc<Jobs<Output>>,
+    /// Pulls and calls of the iterator, which panics if called after `None`.
+    counts: Arc<IterCounts>,
+    /// The bound checked when an item is pulled: fewer than this many futures
+    /// may exist at that moment.
+    limit: Rc<Cell<usize>>,
     /// Outputs yielded so far, by index.
     yielded: Vec<usize>,
     stream: LimitedInOrder<Source>,
@@ -139,25 +42,26 @@ struct Harness {
 
 impl Harness {
     fn new(n: usize, limit: usize) -> Self {
-        let probe = Rc::new(Probe::default());
-        probe.polls.replace(vec![0; n]);
-        probe.limit.set(limit);
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..n)
-            .map(|_| {
-                let (tx, rx) = oneshot::channel();
-                (Some(tx), rx)
+        let jobs = Jobs::for_items(n);
+        let bound = Rc::new(Cell::new(limit));
+        let make: Box<dyn FnMut(usize) -> Job<Output>> = {
+            let (jobs, bound) = (Rc::clone(&jobs), Rc::clone(&bound));
+            Box::new(move |index| {
+                assert!(
+                    jobs.live() < bound.get(),
+                    "pulling item {index} would make {} futures exist (limit {})",
+                    jobs.live() + 1,
+                    bound.get()
+                );
+                jobs.job()
             })
-            .unzip();
-        let source = Source {
-            receivers: receivers.into_iter(),
-            next_index: 0,
-            probe: Rc::clone(&probe),
-            done: false,
         };
+        let (source, counts) = CountingIter::new((0..n).map(make));
         Self {
             n,
-            probe,
-            senders,
+            jobs,
+            counts,
+            limit: bound,
             yielded: Vec::new(),
             stream: source.limited_in_order(limit),
         }
@@ -165,25 +69,21 @@ impl Harness {
 
     /// Completes item `index`.
     fn complete(&mut self, index: usize) {
-        let tx = self.senders[index].take().expect("item completed twice");
-        tx.send(()).expect("receiver dropped before completion");
+        self.jobs.complete(index, self.jobs.output(index));
     }
 
     fn pulled(&self) -> usize {
-        self.probe.pulled.get()
+        self.counts.items()
     }
 
     fn polls(&self, index: usize) -> usize {
-        self.probe.polls.borrow()[index]
+        self.jobs.polls(index)
     }
 
     /// Polls once with `waker`, records the output and checks the invariants
     /// that hold after every poll.
     fn poll_with(&mut self, waker: &Waker) -> Poll<Option<usize>> {
-        let mut cx = Context::from_waker(waker);
-        let poll = Pin::new(&mut self.stream)
-            .poll_next(&mut cx)
-            .map(|out| out.map(|out| out.index));
+        let poll = poll_once(&mut self.stream, waker).map(|out| out.map(|out| out.id()));
         if let Poll::Ready(Some(index)) = poll {
             self.yielded.push(index);
         }
@@ -195,7 +95,7 @@ impl Harness {
             "pulled == yielded + in_flight"
         );
         assert!(
-            in_flight <= self.stream.limit().max(self.probe.limit.get()),
+            in_flight <= self.stream.limit().max(self.limit.get()),
             "in_flight {in_flight} above the limit"
         );
         let left = self.n - yielded;
@@ -215,39 +115,6 @@ impl Harness {
         }
         out
     }
-}
-
-/// Counts how often it is woken.
-#[derive(Default)]
-struct WakeCount(AtomicUsize);
-
-impl Wake for WakeCount {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl WakeCount {
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A small deterministic permutation of `0..n` (xorshift + Fisher–Yates).
-fn shuffled(n: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
 }
 
 // ---------------------------------------------------------------------------
@@ -276,7 +143,7 @@ fn yields_in_input_order_when_futures_finish_in_reverse() {
 fn run_shuffled(n: usize, limit: usize, seed: u64) -> Harness {
     let mut h = Harness::new(n, limit);
     assert_eq!(h.poll(), Poll::Pending);
-    let order = shuffled(n, seed);
+    let order = Rng::new(seed).shuffled(n);
     let mut completed = vec![false; n];
     let mut step = 0;
     while h.yielded.len() < n {
@@ -318,8 +185,8 @@ fn yields_in_input_order_when_futures_finish_shuffled() {
     ] {
         let h = run_shuffled(n, limit, seed);
         assert_eq!(h.yielded, (0..n).collect::<Vec<_>>());
-        assert_eq!(h.probe.outputs_dropped.get(), n);
-        assert_eq!(h.probe.futures_dropped.get(), n);
+        assert_eq!(h.jobs.outputs_dropped(), n);
+        assert_eq!(h.jobs.drops(), n);
     }
 }
 
@@ -330,9 +197,9 @@ fn at_most_limit_items_pulled_and_not_yielded_after_every_poll() {
     // `limit` futures exist whenever an item is pulled.
     for (n, limit, seed) in [(40, 1, 3), (40, 2, 8), (40, 5, 21), (40, 9, 77)] {
         let h = run_shuffled(n, limit, seed);
-        assert_eq!(h.probe.peak_live.get(), limit);
+        assert_eq!(h.jobs.peak(), limit);
         assert_eq!(h.pulled(), n);
-        assert_eq!(h.probe.calls.get(), n + 1);
+        assert_eq!(h.counts.calls(), n + 1);
     }
 }
 
@@ -349,8 +216,8 @@ fn head_of_line_item_holds_back_pulling_at_exactly_limit() {
         assert_eq!(h.stream.in_flight(), 3);
     }
     // Items 1 and 2 finished; their futures are gone, their outputs wait.
-    assert_eq!(h.probe.live.get(), 1);
-    assert_eq!(h.probe.outputs_dropped.get(), 0);
+    assert_eq!(h.jobs.live(), 1);
+    assert_eq!(h.jobs.outputs_dropped(), 0);
 
     h.complete(0);
     assert_eq!(h.poll(), Poll::Ready(Some(0)));
@@ -379,9 +246,8 @@ fn head_of_line_with_ready_followers_pulls_exactly_limit() {
         move |_| pulled.set(pulled.get() + 1)
     });
     let mut stream = counted.limited_in_order(3);
-    let mut cx = Context::from_waker(noop_waker_ref());
     for _ in 0..10 {
-        assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
+        assert_eq!(poll_noop(&mut stream), Poll::Pending);
         assert_eq!(pulled.get(), 3);
         assert_eq!(stream.in_flight(), 3);
     }
@@ -395,13 +261,13 @@ fn head_of_line_with_ready_followers_pulls_exactly_limit() {
 fn builds_lazily_pulling_and_polling_nothing() {
     let h = Harness::new(10, 4);
     assert_eq!(h.pulled(), 0);
-    assert_eq!(h.probe.calls.get(), 0);
+    assert_eq!(h.counts.calls(), 0);
     assert_eq!(h.stream.in_flight(), 0);
     assert_eq!(h.stream.size_hint(), (10, Some(10)));
-    let probe = Rc::clone(&h.probe);
+    let (jobs, counts) = (Rc::clone(&h.jobs), Arc::clone(&h.counts));
     drop(h);
-    assert_eq!(probe.calls.get(), 0);
-    assert_eq!(*probe.polls.borrow(), [0; 10]);
+    assert_eq!(counts.calls(), 0);
+    assert_eq!(jobs.poll_counts(), [0; 10]);
 }
 
 #[test]
@@ -409,7 +275,7 @@ fn first_poll_pulls_limit_items_and_polls_each_once() {
     let mut h = Harness::new(10, 4);
     assert_eq!(h.poll(), Poll::Pending);
     assert_eq!(h.pulled(), 4);
-    assert_eq!(*h.probe.polls.borrow(), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(h.jobs.poll_counts(), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
 }
 
 #[test]
@@ -422,7 +288,7 @@ fn refills_slot_before_yielding() {
     assert_eq!(h.pulled(), 3);
     assert_eq!(h.polls(2), 1);
     assert_eq!(h.stream.in_flight(), 2);
-    assert_eq!(h.probe.live.get(), 2);
+    assert_eq!(h.jobs.live(), 2);
 }
 
 #[test]
@@ -434,7 +300,7 @@ fn slot_is_freed_only_when_its_output_is_yielded() {
     // Item 1 finished but item 0 has not: item 1 keeps its slot.
     assert_eq!(h.pulled(), 2);
     assert_eq!(h.stream.in_flight(), 2);
-    assert_eq!(h.probe.live.get(), 1);
+    assert_eq!(h.jobs.live(), 1);
     h.complete(0);
     assert_eq!(h.poll(), Poll::Ready(Some(0)));
     assert_eq!(h.pulled(), 3);
@@ -453,13 +319,13 @@ fn set_limit_up_pulls_more_on_next_poll() {
     assert_eq!(h.poll(), Poll::Pending);
     assert_eq!(h.pulled(), 2);
     h.stream.set_limit(5);
-    h.probe.limit.set(5);
+    h.limit.set(5);
     assert_eq!(h.stream.limit(), 5);
     assert_eq!(h.pulled(), 2, "set_limit itself pulls nothing");
     assert_eq!(h.poll(), Poll::Pending);
     assert_eq!(h.pulled(), 5);
     // Items 0 and 1 were not woken, so they were not polled again.
-    assert_eq!(*h.probe.polls.borrow(), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+    assert_eq!(h.jobs.poll_counts(), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
 }
 
 #[test]
@@ -469,7 +335,7 @@ fn set_limit_down_pulls_nothing_until_below_new_limit() {
     assert_eq!(h.pulled(), 4);
     h.stream.set_limit(1);
     assert_eq!(h.stream.limit(), 1);
-    // `probe.limit` stays 4 for the pull-time check until the excess is gone.
+    // `h.limit` stays 4 for the pull-time check until the excess is gone.
 
     h.complete(1);
     assert_eq!(h.poll(), Poll::Pending);
@@ -489,7 +355,7 @@ fn set_limit_down_pulls_nothing_until_below_new_limit() {
     h.complete(3);
     assert_eq!(h.poll(), Poll::Ready(Some(2)));
     assert_eq!(h.pulled(), 4, "in flight is 1, not below the new bound 1");
-    h.probe.limit.set(1);
+    h.limit.set(1);
     assert_eq!(h.poll(), Poll::Ready(Some(3)));
     assert_eq!(
         h.pulled(),
@@ -532,26 +398,22 @@ fn into_inner_returns_iterator_after_last_pulled_and_drops_in_flight() {
     assert_eq!(h.poll(), Poll::Pending);
     // Pulled 0..=3: 0 yielded, 2 finished (output waiting), 1 and 3 running.
     assert_eq!(h.pulled(), 4);
-    assert_eq!(h.probe.futures_dropped.get(), 2);
-    assert_eq!(h.probe.outputs_dropped.get(), 1);
+    assert_eq!(h.jobs.drops(), 2);
+    assert_eq!(h.jobs.outputs_dropped(), 1);
 
-    let probe = Rc::clone(&h.probe);
+    let jobs = Rc::clone(&h.jobs);
     let source = h.stream.into_inner();
-    assert_eq!(probe.live.get(), 0, "running futures were dropped");
-    assert_eq!(probe.futures_dropped.get(), 4);
-    assert_eq!(
-        probe.outputs_dropped.get(),
-        2,
-        "the waiting output was dropped"
-    );
-    let rest: Vec<usize> = source.map(|hand| hand.index).collect();
+    assert_eq!(jobs.live(), 0, "running futures were dropped");
+    assert_eq!(jobs.drops(), 4);
+    assert_eq!(jobs.outputs_dropped(), 2, "the waiting output was dropped");
+    let rest: Vec<usize> = source.map(|job| job.id()).collect();
     assert_eq!(rest, [4, 5, 6, 7, 8, 9]);
 }
 
 #[test]
 fn into_inner_before_first_poll_loses_nothing() {
     let h = Harness::new(5, 3);
-    let rest: Vec<usize> = h.stream.into_inner().map(|hand| hand.index).collect();
+    let rest: Vec<usize> = h.stream.into_inner().map(|job| job.id()).collect();
     assert_eq!(rest, [0, 1, 2, 3, 4]);
 }
 
@@ -561,23 +423,18 @@ fn dropping_the_stream_drops_futures_outputs_and_iterator() {
     assert_eq!(h.poll(), Poll::Pending);
     h.complete(1);
     assert_eq!(h.poll(), Poll::Pending);
-    let Harness {
-        stream,
-        senders,
-        probe,
-        ..
-    } = h;
+    let Harness { stream, jobs, .. } = h;
     // Held by: this test, the iterator, 2 running futures, 1 waiting output.
-    assert_eq!(Rc::strong_count(&probe), 5);
+    assert_eq!(Rc::strong_count(&jobs), 5);
     drop(stream);
-    assert_eq!(probe.live.get(), 0);
-    assert_eq!(probe.futures_dropped.get(), 3);
-    assert_eq!(probe.outputs_dropped.get(), 1);
-    assert_eq!(Rc::strong_count(&probe), 1, "the iterator was dropped too");
+    assert_eq!(jobs.live(), 0);
+    assert_eq!(jobs.drops(), 3);
+    assert_eq!(jobs.outputs_dropped(), 1);
+    assert_eq!(Rc::strong_count(&jobs), 1, "the iterator was dropped too");
     // Items 0 and 2 were running, items 3.. were still in the iterator: every
-    // receiver is gone.
+    // item not completed is gone and can never complete.
     let canceled: Vec<usize> = (0..10)
-        .filter(|&i| senders[i].as_ref().is_some_and(|tx| tx.is_canceled()))
+        .filter(|&i| !jobs.is_completed(i) && !jobs.is_alive(i))
         .collect();
     assert_eq!(canceled, [0, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
@@ -622,20 +479,17 @@ impl Iterator for LyingHint {
 fn size_hint_is_in_flight_exactly_once_iterator_ended() {
     let mut stream = LyingHint(0).limited_in_order(10);
     assert_eq!(stream.size_hint(), (1000, Some(1000)));
-    let mut cx = Context::from_waker(noop_waker_ref());
-    assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_eq!(stream.in_flight(), 3);
     assert_eq!(stream.size_hint(), (3, Some(3)));
 }
 
 #[test]
 fn size_hint_saturates_on_endless_iterator() {
-    let mut stream = (0..)
-        .map(|_| futures::future::pending::<()>())
-        .limited_in_order(2);
-    let mut cx = Context::from_waker(noop_waker_ref());
-    assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Pending);
-    // `RangeFrom` says (usize::MAX, None); 2 in flight saturates.
+    let endless = std::iter::repeat_with(futures::future::pending::<()>);
+    let mut stream = endless.limited_in_order(2);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    // `RepeatWith` says (usize::MAX, None); 2 in flight saturates.
     assert_eq!(stream.size_hint(), (usize::MAX, None));
 }
 
@@ -664,7 +518,7 @@ fn empty_iterator_ends_on_first_poll() {
     assert!(!h.stream.is_terminated());
     assert_eq!(h.poll(), Poll::Ready(None));
     assert!(h.stream.is_terminated());
-    assert_eq!(h.probe.calls.get(), 1);
+    assert_eq!(h.counts.calls(), 1);
 }
 
 #[test]
@@ -676,7 +530,7 @@ fn never_calls_iterator_after_none() {
     assert_eq!(h.poll(), Poll::Ready(Some(0)));
     h.complete(1);
     assert_eq!(h.poll(), Poll::Ready(Some(1)));
-    assert_eq!(h.probe.calls.get(), 5);
+    assert_eq!(h.counts.calls(), 5);
     h.complete(3);
     h.complete(2);
     // More completions and polls with the iterator ended: `Source` panics if
@@ -685,7 +539,7 @@ fn never_calls_iterator_after_none() {
     for _ in 0..3 {
         assert_eq!(h.poll(), Poll::Ready(None));
     }
-    assert_eq!(h.probe.calls.get(), 5);
+    assert_eq!(h.counts.calls(), 5);
 }
 
 // ---------------------------------------------------------------------------
@@ -695,13 +549,12 @@ fn never_calls_iterator_after_none() {
 #[test]
 fn future_not_woken_is_not_polled_again() {
     let mut h = Harness::new(10, 3);
-    let parent = Arc::new(WakeCount::default());
-    let waker = Waker::from(Arc::clone(&parent));
+    let (waker, parent) = new_count_waker();
     assert_eq!(h.poll_with(&waker), Poll::Pending);
     for _ in 0..5 {
         assert_eq!(h.poll_with(&waker), Poll::Pending);
     }
-    assert_eq!(&h.probe.polls.borrow()[..4], [1, 1, 1, 0]);
+    assert_eq!(&h.jobs.poll_counts()[..4], [1, 1, 1, 0]);
     assert_eq!(
         parent.get(),
         0,
@@ -715,8 +568,8 @@ fn future_not_woken_is_not_polled_again() {
         "completing a future wakes the stream's task"
     );
     assert_eq!(h.poll_with(&waker), Poll::Pending);
-    assert_eq!(&h.probe.polls.borrow()[..4], [1, 2, 1, 0]);
+    assert_eq!(&h.jobs.poll_counts()[..4], [1, 2, 1, 0]);
     assert_eq!(h.poll_with(&waker), Poll::Pending);
-    assert_eq!(&h.probe.polls.borrow()[..4], [1, 2, 1, 0]);
+    assert_eq!(&h.jobs.poll_counts()[..4], [1, 2, 1, 0]);
     assert_eq!(parent.get(), 1);
 }

@@ -1,24 +1,24 @@
-//! `.indexed()` on every stream type: `(index, output)` with `index` the item's position in the input.
+//! `.indexed()` on every stream type: `(index, output)` with `index` the
+//! item's position in the input, through the orders of Guarantee 4, the
+//! panics of Guarantee 8, the fail-fast end of Guarantee 11 and the
+//! `FusedStream`, `size_hint` and `Debug` of Guarantee 12 (crate docs).
+
+mod common;
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::channel::oneshot::{self, Canceled};
-use futures::stream::FusedStream;
-use futures::task::noop_waker_ref;
+use futures::stream::{self, FusedStream};
 use futures::{FutureExt, Stream, StreamExt};
 use limited_as_completed::{
     Indexed, LimitedAsCompleted, LimitedAsCompletedExt, LimitedAsCompletedStreamExt,
 };
 
-type Out = Result<u32, Canceled>;
+use common::{catch, poll_noop};
 
-/// Polls `stream` once with a waker that does nothing.
-fn poll_noop<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    stream.poll_next_unpin(&mut Context::from_waker(noop_waker_ref()))
-}
+type Out = Result<u32, Canceled>;
 
 /// `n` oneshot channels: the senders, and the receivers (the items).
 fn channels(
@@ -45,13 +45,16 @@ fn send(senders: &mut [Option<oneshot::Sender<u32>>], i: usize) {
 /// this (an index and `Ok(10 * index)`, or the end, or `Pending`).
 type Step = (&'static [usize], Poll<Option<usize>>);
 
-fn run_script<S>(mut stream: S, senders: &mut [Option<oneshot::Sender<u32>>], script: &[Step])
+/// Runs `script` over the stream `make` builds from 6 fresh items.
+fn run_script<S>(make: impl FnOnce(Vec<oneshot::Receiver<u32>>) -> S, script: &[Step])
 where
     S: Stream<Item = (usize, Out)> + Unpin,
 {
+    let (mut senders, items) = channels(6);
+    let mut stream = make(items);
     for (step, (sends, expected)) in script.iter().enumerate() {
         for &i in *sends {
-            send(senders, i);
+            send(&mut senders, i);
         }
         let expected = expected.map(|item| item.map(|i| (i, Ok(10 * i as u32))));
         assert_eq!(poll_noop(&mut stream), expected, "step {step}");
@@ -87,38 +90,21 @@ const IN_ORDER: &[Step] = &[
 
 #[test]
 fn index_is_the_input_position_for_every_stream_type() {
-    let (mut tx, rx) = channels(6);
-    run_script(rx.limited_as_completed(3).indexed(), &mut tx, AS_COMPLETED);
-
-    let (mut tx, rx) = channels(6);
+    run_script(|rx| rx.limited_as_completed(3).indexed(), AS_COMPLETED);
+    run_script(|rx| rx.try_limited_as_completed(3).indexed(), AS_COMPLETED);
+    run_script(|rx| rx.limited_in_order(3).indexed(), IN_ORDER);
     run_script(
-        rx.try_limited_as_completed(3).indexed(),
-        &mut tx,
+        |rx| stream::iter(rx).limited_as_completed(3).indexed(),
         AS_COMPLETED,
     );
-
-    let (mut tx, rx) = channels(6);
-    run_script(rx.limited_in_order(3).indexed(), &mut tx, IN_ORDER);
-
-    let (mut tx, rx) = channels(6);
-    let source = futures::stream::iter(rx);
     run_script(
-        source.limited_as_completed(3).indexed(),
-        &mut tx,
+        |rx| stream::iter(rx).try_limited_as_completed(3).indexed(),
         AS_COMPLETED,
     );
-
-    let (mut tx, rx) = channels(6);
-    let source = futures::stream::iter(rx);
     run_script(
-        source.try_limited_as_completed(3).indexed(),
-        &mut tx,
-        AS_COMPLETED,
+        |rx| stream::iter(rx).limited_in_order(3).indexed(),
+        IN_ORDER,
     );
-
-    let (mut tx, rx) = channels(6);
-    let source = futures::stream::iter(rx);
-    run_script(source.limited_in_order(3).indexed(), &mut tx, IN_ORDER);
 }
 
 #[test]
@@ -263,7 +249,7 @@ fn with_panicking(
 }
 
 fn expect_panic<S: Stream + Unpin>(stream: &mut S) {
-    let result = catch_unwind(AssertUnwindSafe(|| poll_noop(stream)));
+    let result = catch(|| poll_noop(stream));
     assert!(result.is_err(), "the item did not panic");
 }
 

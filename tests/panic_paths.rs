@@ -1,4 +1,7 @@
-//! Panic paths: panics in a future's poll (first and later), in `Iterator::next`, in a future's `Drop` and in the source's `Drop`, with exact drop counts for every future, output and source.
+//! Guarantees 7 and 8 (crate docs) on every panic path: panics in a
+//! future's poll (first and later), in `Iterator::next`, in a future's `Drop`
+//! and in the source's `Drop`, with exact drop counts for every future,
+//! output and source.
 //!
 //! Every scenario runs over the four shapes of the engine:
 //! `limited_as_completed`, `limited_in_order`, `try_limited_as_completed` (all
@@ -7,117 +10,39 @@
 //! does so only when the thread is not already unwinding (a second panic would
 //! abort, as it does anywhere in Rust).
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::marker::PhantomPinned;
-use std::panic::{self, AssertUnwindSafe};
+mod common;
+
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Once;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Poll;
 
 use futures::stream::{self, FusedStream, Stream};
+use futures_test::task::noop_context;
 use limited_as_completed::{
     LimitedAsCompleted, LimitedAsCompletedExt, LimitedAsCompletedStream,
     LimitedAsCompletedStreamExt, LimitedInOrder, TryLimitedAsCompleted,
 };
 
-const POLL_PANIC: &str = "panic_paths: a future panics in poll";
-const NEXT_PANIC: &str = "panic_paths: the iterator panics in next";
-const DROP_PANIC: &str = "panic_paths: a future panics in drop";
-const SOURCE_DROP_PANIC: &str = "panic_paths: the iterator panics in drop";
-
-/// Keeps the panics on purpose out of the test output.
-fn quiet_panics_on_purpose() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let message = payload_message(info.payload());
-            if ![POLL_PANIC, NEXT_PANIC, DROP_PANIC, SOURCE_DROP_PANIC].contains(&message.as_str())
-            {
-                previous(info);
-            }
-        }));
-    });
-}
-
-fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_string()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "<non-string panic payload>".to_string()
-    }
-}
+use common::{
+    CountingIter, IterCounts, Job, Jobs, Output, DROP_PANIC, FUTURE_PANIC as POLL_PANIC,
+    ITER_DROP_PANIC as SOURCE_DROP_PANIC, ITER_PANIC as NEXT_PANIC,
+};
 
 /// Runs `f`, returning its value or the message it panicked with.
 fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| payload_message(&*payload))
+    common::catch(f).map_err(|caught| caught.message)
 }
 
 // ---------------------------------------------------------------------------
 // Book: what happened to every job, output and the source.
 
-#[derive(Default)]
-struct Book {
-    completed: RefCell<Vec<bool>>,
-    wakers: RefCell<Vec<Option<Waker>>>,
-    polls: RefCell<Vec<usize>>,
-    fut_drops: RefCell<Vec<usize>>,
-    out_drops: RefCell<Vec<usize>>,
-    source_calls: Cell<usize>,
-    source_drops: Cell<usize>,
-}
+/// A job's output: `Err` for a job planned to fail.
+type Res = Result<Output, Output>;
 
-impl Book {
-    fn new(n: usize) -> Rc<Self> {
-        let book = Self::default();
-        *book.completed.borrow_mut() = vec![false; n];
-        *book.wakers.borrow_mut() = vec![None; n];
-        *book.polls.borrow_mut() = vec![0; n];
-        *book.fut_drops.borrow_mut() = vec![0; n];
-        *book.out_drops.borrow_mut() = vec![0; n];
-        Rc::new(book)
-    }
-
-    /// Gives job `id` its output and wakes it.
-    fn complete(&self, id: usize) {
-        self.completed.borrow_mut()[id] = true;
-        self.wake(id);
-    }
-
-    /// Wakes job `id` (it must have been polled).
-    fn wake(&self, id: usize) {
-        let waker = self.wakers.borrow()[id].clone();
-        waker.expect("job was polled").wake();
-    }
-
-    fn fut_drops(&self) -> Vec<usize> {
-        self.fut_drops.borrow().clone()
-    }
-
-    fn out_drops(&self) -> Vec<usize> {
-        self.out_drops.borrow().clone()
-    }
-
-    fn polls(&self) -> Vec<usize> {
-        self.polls.borrow().clone()
-    }
-}
-
-/// An output; counts its drop.
-struct Out {
-    id: usize,
-    book: Rc<Book>,
-}
-
-impl Drop for Out {
-    fn drop(&mut self) {
-        self.book.out_drops.borrow_mut()[self.id] += 1;
-    }
-}
+/// The source: the jobs in order, counting its calls; it may panic once in
+/// `next` and in `Drop`.
+type Source = CountingIter<std::vec::IntoIter<Job<Res>>>;
 
 /// How a job behaves.
 #[derive(Clone, Copy, Default)]
@@ -132,110 +57,79 @@ struct Plan {
     err: bool,
 }
 
-/// A `!Unpin` future controlled through its [`Book`].
-struct Job {
-    id: usize,
-    plan: Plan,
-    book: Rc<Book>,
-    _pin: PhantomPinned,
+/// The jobs' ledger, the source's counts and the plans.
+struct Book {
+    jobs: Rc<Jobs<Res>>,
+    source: Arc<IterCounts>,
+    plans: Vec<Plan>,
 }
 
-impl Future for Job {
-    type Output = Result<Out, Out>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Out, Out>> {
-        let this = self.into_ref().get_ref();
-        let id = this.id;
-        let polls = {
-            let mut polls = this.book.polls.borrow_mut();
-            polls[id] += 1;
-            polls[id]
+impl Book {
+    /// Gives job `id` its output (by its plan) and wakes it.
+    fn complete(&self, id: usize) {
+        let out = self.jobs.output(id);
+        let output = if self.plans[id].err {
+            Err(out)
+        } else {
+            Ok(out)
         };
-        if this.plan.panic_on_poll == Some(polls) {
-            panic!("{}", POLL_PANIC);
-        }
-        if this.plan.instant || this.book.completed.borrow()[id] {
-            let out = Out {
-                id,
-                book: Rc::clone(&this.book),
-            };
-            return Poll::Ready(if this.plan.err { Err(out) } else { Ok(out) });
-        }
-        this.book.wakers.borrow_mut()[id] = Some(cx.waker().clone());
-        Poll::Pending
+        self.jobs.complete(id, output);
     }
-}
 
-impl Drop for Job {
-    fn drop(&mut self) {
-        self.book.fut_drops.borrow_mut()[self.id] += 1;
-        let waker = self.book.wakers.borrow_mut()[self.id].take();
-        drop(waker);
-        if self.plan.panic_in_drop && !std::thread::panicking() {
-            panic!("{}", DROP_PANIC);
-        }
+    /// Wakes job `id` (it must have been polled).
+    fn wake(&self, id: usize) {
+        self.jobs.wake(id);
     }
-}
 
-/// The source: hands out the jobs in order; counts its calls; may panic once
-/// in `next` and in `Drop`.
-struct Source {
-    jobs: std::vec::IntoIter<Job>,
-    book: Rc<Book>,
-    ended: bool,
-    panic_on_call: Option<usize>,
-    panic_in_drop: bool,
-}
-
-impl Iterator for Source {
-    type Item = Job;
-
-    fn next(&mut self) -> Option<Job> {
-        let call = self.book.source_calls.get() + 1;
-        self.book.source_calls.set(call);
-        assert!(!self.ended, "source called again after it returned None");
-        if self.panic_on_call == Some(call) {
-            self.panic_on_call = None;
-            panic!("{}", NEXT_PANIC);
-        }
-        let job = self.jobs.next();
-        self.ended = job.is_none();
-        job
+    fn fut_drops(&self) -> Vec<usize> {
+        self.jobs.future_drops()
     }
-}
 
-impl Drop for Source {
-    fn drop(&mut self) {
-        self.book.source_drops.set(self.book.source_drops.get() + 1);
-        if self.panic_in_drop && !std::thread::panicking() {
-            panic!("{}", SOURCE_DROP_PANIC);
-        }
+    fn out_drops(&self) -> Vec<usize> {
+        self.jobs.output_drops()
+    }
+
+    fn polls(&self) -> Vec<usize> {
+        self.jobs.poll_counts()
+    }
+
+    fn source_calls(&self) -> usize {
+        self.source.calls()
+    }
+
+    fn source_drops(&self) -> usize {
+        self.source.drops()
     }
 }
 
 /// Builds the source and its book for jobs with these plans.
-fn source(plans: &[Plan]) -> (Source, Rc<Book>) {
-    let book = Book::new(plans.len());
-    let jobs: Vec<Job> = plans
+fn source(plans: &[Plan]) -> (Source, Book) {
+    let jobs = Jobs::new();
+    let list = plans
         .iter()
-        .enumerate()
-        .map(|(id, &plan)| Job {
-            id,
-            plan,
-            book: Rc::clone(&book),
-            _pin: PhantomPinned,
+        .map(|plan| {
+            let mut job = jobs.job();
+            if let Some(k) = plan.panic_on_poll {
+                job = job.panic_on_poll(k);
+            }
+            if plan.panic_in_drop {
+                job = job.panic_in_drop();
+            }
+            job
         })
-        .collect();
-    (
-        Source {
-            jobs: jobs.into_iter(),
-            book: Rc::clone(&book),
-            ended: false,
-            panic_on_call: None,
-            panic_in_drop: false,
-        },
-        book,
-    )
+        .collect::<Vec<_>>();
+    let (source, counts) = CountingIter::new(list.into_iter());
+    let book = Book {
+        jobs,
+        source: counts,
+        plans: plans.to_vec(),
+    };
+    for (id, plan) in plans.iter().enumerate() {
+        if plan.instant {
+            book.complete(id);
+        }
+    }
+    (source, book)
 }
 
 fn gate() -> Plan {
@@ -289,8 +183,8 @@ impl Subject {
         }
     }
 
-    fn poll_raw(&mut self) -> Poll<Option<Result<Out, Out>>> {
-        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    fn poll_raw(&mut self) -> Poll<Option<Res>> {
+        let mut cx = noop_context();
         match self {
             Self::AsCompleted(s) => Pin::new(s).poll_next(&mut cx),
             Self::InOrder(s) => Pin::new(s).poll_next(&mut cx),
@@ -304,8 +198,8 @@ impl Subject {
         catch(|| {
             self.poll_raw().map(|item| {
                 item.map(|output| match output {
-                    Ok(out) => (out.id, false),
-                    Err(out) => (out.id, true),
+                    Ok(out) => (out.id(), false),
+                    Err(out) => (out.id(), true),
                 })
             })
         })
@@ -361,7 +255,6 @@ fn panicked(message: &str) -> Result<Polled, String> {
 
 #[test]
 fn future_panicking_on_its_first_poll_is_dropped_once_and_the_rest_come_out() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let boom = Plan {
             panic_on_poll: Some(1),
@@ -375,16 +268,12 @@ fn future_panicking_on_its_first_poll_is_dropped_once_and_the_rest_come_out() {
             [0, 1, 0],
             "{shape:?}: only the panicking job dropped"
         );
-        assert_eq!(book.source_calls.get(), 2, "{shape:?}");
+        assert_eq!(book.source_calls(), 2, "{shape:?}");
         assert_eq!(s.in_flight(), 1, "{shape:?}");
         // The stream goes on: it pulls job 2 into the freed slot.
         assert_eq!(s.poll(), pending(), "{shape:?}");
         // ... and, with a slot still free, finds the iterator ended.
-        assert_eq!(
-            (s.in_flight(), book.source_calls.get()),
-            (2, 4),
-            "{shape:?}"
-        );
+        assert_eq!((s.in_flight(), book.source_calls()), (2, 4), "{shape:?}");
         book.complete(2);
         book.complete(0);
         let (first, second) = match shape {
@@ -400,7 +289,7 @@ fn future_panicking_on_its_first_poll_is_dropped_once_and_the_rest_come_out() {
         assert_eq!(book.fut_drops(), [1, 1, 1], "{shape:?}");
         assert_eq!(book.out_drops(), [1, 0, 1], "{shape:?}");
         assert_eq!(
-            (book.source_calls.get(), book.source_drops.get()),
+            (book.source_calls(), book.source_drops()),
             (4, 1),
             "{shape:?}"
         );
@@ -409,7 +298,6 @@ fn future_panicking_on_its_first_poll_is_dropped_once_and_the_rest_come_out() {
 
 #[test]
 fn future_panicking_on_a_later_poll_is_dropped_once_and_the_rest_come_out() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let boom = Plan {
             panic_on_poll: Some(2),
@@ -430,31 +318,22 @@ fn future_panicking_on_a_later_poll_is_dropped_once_and_the_rest_come_out() {
         drop(s);
         assert_eq!(book.fut_drops(), [1, 1], "{shape:?}");
         assert_eq!(book.out_drops(), [0, 1], "{shape:?}");
-        assert_eq!(book.source_drops.get(), 1, "{shape:?}");
+        assert_eq!(book.source_drops(), 1, "{shape:?}");
     }
 }
 
 #[test]
 fn iterator_panicking_in_next_is_called_again_and_loses_nothing() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
-        let (mut source, book) = source(&[gate(), gate()]);
-        source.panic_on_call = Some(2);
+        let (source, book) = source(&[gate(), gate()]);
+        let source = source.panic_on(2);
         let mut s = Subject::new(shape, source, 2);
         assert_eq!(s.poll(), panicked(NEXT_PANIC), "{shape:?}");
-        assert_eq!(
-            (s.in_flight(), book.source_calls.get()),
-            (1, 2),
-            "{shape:?}"
-        );
+        assert_eq!((s.in_flight(), book.source_calls()), (1, 2), "{shape:?}");
         assert_eq!(book.fut_drops(), [0, 0], "{shape:?}");
         // Called again on the next poll: job 1 starts.
         assert_eq!(s.poll(), pending(), "{shape:?}");
-        assert_eq!(
-            (s.in_flight(), book.source_calls.get()),
-            (2, 3),
-            "{shape:?}"
-        );
+        assert_eq!((s.in_flight(), book.source_calls()), (2, 3), "{shape:?}");
         book.complete(0);
         book.complete(1);
         assert_eq!(s.poll(), ok(0), "{shape:?}");
@@ -464,7 +343,7 @@ fn iterator_panicking_in_next_is_called_again_and_loses_nothing() {
         assert_eq!(book.fut_drops(), [1, 1], "{shape:?}");
         assert_eq!(book.out_drops(), [1, 1], "{shape:?}");
         assert_eq!(
-            (book.source_calls.get(), book.source_drops.get()),
+            (book.source_calls(), book.source_drops()),
             (4, 1),
             "{shape:?}"
         );
@@ -476,7 +355,6 @@ fn iterator_panicking_in_next_is_called_again_and_loses_nothing() {
 
 #[test]
 fn future_panicking_in_drop_when_it_finishes_frees_its_slot() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let boom = Plan {
             panic_in_drop: true,
@@ -498,13 +376,12 @@ fn future_panicking_in_drop_when_it_finishes_frees_its_slot() {
         drop(s);
         assert_eq!(book.fut_drops(), [1, 1], "{shape:?}");
         assert_eq!(book.out_drops(), [1, 1], "{shape:?}");
-        assert_eq!(book.source_drops.get(), 1, "{shape:?}");
+        assert_eq!(book.source_drops(), 1, "{shape:?}");
     }
 }
 
 #[test]
 fn future_finishing_on_its_first_poll_and_panicking_in_drop_frees_its_slot() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let boom = Plan {
             panic_in_drop: true,
@@ -528,7 +405,6 @@ fn future_finishing_on_its_first_poll_and_panicking_in_drop_frees_its_slot() {
 
 #[test]
 fn refill_panicking_in_drop_keeps_the_completed_output_for_the_next_poll() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let boom = Plan {
             panic_in_drop: true,
@@ -562,13 +438,15 @@ fn started_with_waiting_output(
     shape: Shape,
     boom: usize,
     source_panics_in_drop: bool,
-) -> (Subject, Rc<Book>) {
+) -> (Subject, Book) {
     let mut plans = [gate(), gate(), instant(), instant(), gate(), gate()];
     if boom < plans.len() {
         plans[boom].panic_in_drop = true;
     }
     let (mut source, book) = source(&plans);
-    source.panic_in_drop = source_panics_in_drop;
+    if source_panics_in_drop {
+        source = source.panic_in_drop();
+    }
     let mut s = Subject::new(shape, source, 4);
     let expected = match shape {
         Shape::InOrder => pending(),
@@ -576,7 +454,7 @@ fn started_with_waiting_output(
     };
     assert_eq!(s.poll(), expected, "{shape:?}");
     assert_eq!(s.in_flight(), 4, "{shape:?}");
-    assert_eq!(book.source_calls.get(), pulled(shape), "{shape:?}");
+    assert_eq!(book.source_calls(), pulled(shape), "{shape:?}");
     (s, book)
 }
 
@@ -590,7 +468,6 @@ fn pulled(shape: Shape) -> usize {
 
 #[test]
 fn future_panicking_in_drop_during_the_stream_drop_unwinds_and_drops_the_rest_once() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let (s, book) = started_with_waiting_output(shape, 1, false);
         assert_eq!(catch(|| drop(s)), Err(DROP_PANIC.to_string()), "{shape:?}");
@@ -599,7 +476,7 @@ fn future_panicking_in_drop_during_the_stream_drop_unwinds_and_drops_the_rest_on
         assert_eq!(book.fut_drops(), [1; 6], "{shape:?}");
         assert_eq!(book.out_drops(), [0, 0, 1, 1, 0, 0], "{shape:?}");
         assert_eq!(
-            (book.source_calls.get(), book.source_drops.get()),
+            (book.source_calls(), book.source_drops()),
             (pulled(shape), 1),
             "{shape:?}"
         );
@@ -608,13 +485,12 @@ fn future_panicking_in_drop_during_the_stream_drop_unwinds_and_drops_the_rest_on
 
 #[test]
 fn future_panicking_in_drop_during_into_inner_unwinds_and_drops_the_source_once() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let (s, book) = started_with_waiting_output(shape, 0, false);
         let result = catch(|| drop(s.into_inner()));
         assert_eq!(result, Err(DROP_PANIC.to_string()), "{shape:?}");
         assert_eq!(
-            book.source_drops.get(),
+            book.source_drops(),
             1,
             "{shape:?}: the source is dropped, not leaked"
         );
@@ -625,7 +501,6 @@ fn future_panicking_in_drop_during_into_inner_unwinds_and_drops_the_source_once(
 
 #[test]
 fn future_panicking_in_drop_at_the_first_err_keeps_the_err_for_the_next_poll() {
-    quiet_panics_on_purpose();
     let fails = Plan {
         err: true,
         ..gate()
@@ -651,10 +526,10 @@ fn future_panicking_in_drop_at_the_first_err_keeps_the_err_for_the_next_poll() {
     assert_eq!(s.in_flight(), 0);
     assert!(s.is_terminated());
     assert_eq!(s.poll(), end());
-    assert_eq!(book.source_calls.get(), 3, "nothing pulled after the Err");
+    assert_eq!(book.source_calls(), 3, "nothing pulled after the Err");
     drop(s);
     assert_eq!(book.fut_drops(), [1; 4]);
-    assert_eq!(book.source_drops.get(), 1);
+    assert_eq!(book.source_drops(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -662,30 +537,28 @@ fn future_panicking_in_drop_at_the_first_err_keeps_the_err_for_the_next_poll() {
 
 #[test]
 fn iterator_panicking_in_drop_during_the_stream_drop_unwinds_and_drops_every_future_once() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let (s, book) = started_with_waiting_output(shape, usize::MAX, true);
         let result = catch(|| drop(s));
         assert_eq!(result, Err(SOURCE_DROP_PANIC.to_string()), "{shape:?}");
         assert_eq!(book.fut_drops(), [1; 6], "{shape:?}");
         assert_eq!(book.out_drops(), [0, 0, 1, 1, 0, 0], "{shape:?}");
-        assert_eq!(book.source_drops.get(), 1, "{shape:?}");
+        assert_eq!(book.source_drops(), 1, "{shape:?}");
     }
 }
 
 #[test]
 fn into_inner_hands_back_the_iterator_undropped_so_its_drop_panic_is_the_callers() {
-    quiet_panics_on_purpose();
     for shape in SHAPES {
         let (s, book) = started_with_waiting_output(shape, usize::MAX, true);
         let rest = s.into_inner();
-        assert_eq!(book.source_drops.get(), 0, "{shape:?}");
+        assert_eq!(book.source_drops(), 0, "{shape:?}");
         let pulled_4 = usize::from(pulled(shape) == 5);
         assert_eq!(book.fut_drops(), [1, 1, 1, 1, pulled_4, 0], "{shape:?}");
         assert_eq!(book.out_drops(), [0, 0, 1, 1, 0, 0], "{shape:?}");
         let result = catch(|| drop(rest));
         assert_eq!(result, Err(SOURCE_DROP_PANIC.to_string()), "{shape:?}");
         assert_eq!(book.fut_drops(), [1; 6], "{shape:?}");
-        assert_eq!(book.source_drops.get(), 1, "{shape:?}");
+        assert_eq!(book.source_drops(), 1, "{shape:?}");
     }
 }

@@ -1,88 +1,22 @@
-//! Guarantees 8 and 9 (crate docs): panicking futures and iterators, and the limit-0 panic at the caller's location.
+//! Guarantees 8 and 9 (crate docs): panicking futures and iterators, and
+//! the limit-0 panic at the caller's location.
 
 mod common;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::ready;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
 use std::task::Poll;
 
-use futures::future::{FutureExt, LocalBoxFuture};
 use futures::Stream;
 use limited_as_completed::LimitedAsCompletedExt;
 
 use common::{
-    assert_books, gate, poll_noop, Counters, CountingIter, GateHandle, PanicOn, Probe,
-    FUTURE_PANIC, ITER_PANIC,
+    assert_books, catch, poll_noop, Caught, CountingIter, Job, Jobs, Output, FUTURE_PANIC,
+    ITER_PANIC,
 };
-
-type Boxed = LocalBoxFuture<'static, usize>;
 
 // ---------------------------------------------------------------------------
 // Catching panics with their location.
-
-/// A panic caught by [`catch`]: its message and where it was raised.
-#[derive(Debug)]
-struct Caught {
-    message: String,
-    file: String,
-    line: u32,
-}
-
-thread_local! {
-    /// Whether this thread is inside [`catch`].
-    static CATCHING: Cell<bool> = const { Cell::new(false) };
-    /// Where the last panic on this thread was raised, while catching.
-    static LOCATION: RefCell<Option<(String, u32)>> = const { RefCell::new(None) };
-}
-
-/// Installs, once for the whole test binary, a panic hook that records the
-/// location of panics raised inside [`catch`] (on that thread, silently) and
-/// hands every other panic to the default hook. Installing it once, and
-/// recording per thread, keeps tests running in parallel from seeing each
-/// other's panics or racing on `set_hook`.
-fn install_hook() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if CATCHING.with(Cell::get) {
-                let location = info.location().map(|l| (l.file().to_owned(), l.line()));
-                LOCATION.with(|cell| *cell.borrow_mut() = location);
-            } else {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f`; returns its value, or the panic it raised with the panic's
-/// message and location.
-fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
-    install_hook();
-    CATCHING.with(|c| c.set(true));
-    LOCATION.with(|cell| cell.borrow_mut().take());
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    CATCHING.with(|c| c.set(false));
-    result.map_err(|payload| {
-        let message = match payload.downcast::<String>() {
-            Ok(s) => *s,
-            Err(payload) => match payload.downcast::<&str>() {
-                Ok(s) => (*s).to_owned(),
-                Err(_) => "<non-string payload>".to_owned(),
-            },
-        };
-        let (file, line) = LOCATION
-            .with(|cell| cell.borrow_mut().take())
-            .expect("the hook recorded no location");
-        Caught {
-            message,
-            file,
-            line,
-        }
-    })
-}
 
 /// Polls `stream` once with a no-op waker, catching a panic.
 fn poll_caught<S: Stream + Unpin>(stream: &mut S) -> Result<Poll<Option<S::Item>>, Caught> {
@@ -110,35 +44,32 @@ fn expect_panic(f: impl FnOnce()) -> Caught {
     }
 }
 
-/// `n` gates as boxed futures in probes with ids `0..n`, with their handles;
-/// item `i` is first passed to `wrap(i, gate)`.
-fn boxed_gates(
+/// `n` jobs, ids `0..n`; job `panicking` panics on its poll number `k`.
+fn jobs_with_panic(
+    jobs: &std::rc::Rc<Jobs<usize>>,
     n: usize,
-    counters: &std::sync::Arc<Counters>,
-    wrap: impl Fn(usize, Boxed) -> Boxed,
-) -> (Vec<Boxed>, Vec<GateHandle<usize>>) {
+    panicking: usize,
+    k: usize,
+) -> Vec<Job<usize>> {
     (0..n)
         .map(|i| {
-            let (g, h) = gate::<usize>();
-            let inner = wrap(i, g.boxed_local());
-            (Probe::new(i, inner, counters).boxed_local(), h)
+            let job = jobs.job();
+            if i == panicking {
+                job.panic_on_poll(k)
+            } else {
+                job
+            }
         })
-        .unzip()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
-// Rule 8: panicking futures (LimitedAsCompleted).
+// Guarantee 8: panicking futures (LimitedAsCompleted).
 
 #[test]
 fn future_panicking_on_its_first_poll_is_dropped_and_the_stream_goes_on() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(5, &counters, |i, g| {
-        if i == 1 {
-            PanicOn::new(1, g).boxed_local()
-        } else {
-            g
-        }
-    });
+    let jobs = Jobs::<usize>::new();
+    let items = jobs_with_panic(&jobs, 5, 1, 1);
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(3);
     let panicked = 1;
@@ -146,20 +77,18 @@ fn future_panicking_on_its_first_poll_is_dropped_and_the_stream_goes_on() {
     assert_eq!(poll_panics(&mut stream), FUTURE_PANIC);
     // Item 0 runs; item 1 was pulled, panicked and was dropped.
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (1, 1));
-    assert_eq!((counters.drops(), counters.live()), (1, 4));
+    assert_eq!((jobs.drops(), jobs.live()), (1, 4));
 
     // The next poll refills both free slots.
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (3, 3));
     assert_eq!(counts.items(), 4);
-    assert_eq!(
-        h.iter().map(GateHandle::polls).collect::<Vec<_>>(),
-        [1, 0, 1, 1, 0]
-    );
+    // Item 1 was polled once, the poll that panicked, and never again.
+    assert_eq!(jobs.poll_counts(), [1, 1, 1, 1, 0]);
 
     let mut outputs = vec![];
     for (i, in_flight) in [(3, 3), (0, 2), (4, 1), (2, 0)] {
-        h[i].complete(i);
+        jobs.complete(i, i);
         match poll_noop(&mut stream) {
             Poll::Ready(Some(out)) => outputs.push(out),
             other => panic!("expected output {i}, got {other:?}"),
@@ -173,20 +102,14 @@ fn future_panicking_on_its_first_poll_is_dropped_and_the_stream_goes_on() {
     }
     assert_eq!(outputs, [3, 0, 4, 2]);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
-    assert_eq!((counters.drops(), counters.live()), (5, 0));
+    assert_eq!((jobs.drops(), jobs.live()), (5, 0));
     assert_eq!(counts.calls(), 6);
 }
 
 #[test]
 fn future_panicking_on_a_later_poll_is_dropped_and_the_woken_ones_still_come_out() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(4, &counters, |i, g| {
-        if i == 1 {
-            PanicOn::new(2, g).boxed_local()
-        } else {
-            g
-        }
-    });
+    let jobs = Jobs::<usize>::new();
+    let items = jobs_with_panic(&jobs, 4, 1, 2);
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(2);
     let panicked = 1;
@@ -195,40 +118,34 @@ fn future_panicking_on_a_later_poll_is_dropped_and_the_woken_ones_still_come_out
     assert_books(counts.items(), 0, stream.in_flight(), (2, 2));
 
     // Item 1 is woken (its next poll panics), then item 0 completes.
-    h[1].wake();
-    h[0].complete(0);
+    jobs.wake(1);
+    jobs.complete(0, 0);
     assert_eq!(poll_panics(&mut stream), FUTURE_PANIC);
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (1, 1));
-    assert_eq!(counters.drops(), 1);
-    assert_eq!(counters.take_poll_log(), [0, 1, 1]);
+    assert_eq!(jobs.drops(), 1);
+    assert_eq!(jobs.take_poll_log(), [0, 1, 1]);
 
     // Item 0's wake was not lost; item 2 fills the freed slot first.
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
-    assert_eq!(counters.take_poll_log(), [2, 0, 3]);
+    assert_eq!(jobs.take_poll_log(), [2, 0, 3]);
     assert_books(counts.items() - panicked, 1, stream.in_flight(), (3, 2));
 
-    h[3].complete(3);
+    jobs.complete(3, 3);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
     assert_books(counts.items() - panicked, 2, stream.in_flight(), (3, 1));
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items() - panicked, 3, stream.in_flight(), (3, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
-    assert_eq!((counters.drops(), counters.live()), (4, 0));
+    assert_eq!((jobs.drops(), jobs.live()), (4, 0));
     assert_eq!(counts.calls(), 5);
 }
 
 #[test]
 fn refill_panicking_after_a_completion_yields_the_output_on_the_next_poll() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(3, &counters, |i, g| {
-        if i == 1 {
-            PanicOn::new(1, g).boxed_local()
-        } else {
-            g
-        }
-    });
+    let jobs = Jobs::<usize>::new();
+    let items = jobs_with_panic(&jobs, 3, 1, 1);
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(1);
     let panicked = 1;
@@ -236,51 +153,47 @@ fn refill_panicking_after_a_completion_yields_the_output_on_the_next_poll() {
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (1, 1));
 
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_panics(&mut stream), FUTURE_PANIC);
     // Output 0 is kept, and counts as in flight; item 1 is gone.
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (1, 1));
-    assert_eq!(counters.drops(), 2);
+    assert_eq!(jobs.drops(), 2);
 
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     // The slot was refilled with item 2 before output 0 came out.
     assert_books(counts.items() - panicked, 1, stream.in_flight(), (2, 1));
-    assert_eq!(h[2].polls(), 1);
+    assert_eq!(jobs.polls(2), 1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items() - panicked, 1, stream.in_flight(), (2, 1));
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items() - panicked, 2, stream.in_flight(), (2, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
-    assert_eq!((counters.drops(), counters.live()), (3, 0));
+    assert_eq!((jobs.drops(), jobs.live()), (3, 0));
 }
 
 #[test]
 fn output_kept_after_a_refill_panic_is_dropped_with_the_stream() {
-    let tokens = Counters::new();
-    let items: Vec<LocalBoxFuture<'static, Probe<()>>> = vec![
-        ready(Probe::new(0, (), &tokens)).boxed_local(),
-        PanicOn::new(1, std::future::pending()).boxed_local(),
-    ];
+    let jobs = Jobs::<Output>::new();
+    let items = vec![jobs.ready(jobs.output(0)), jobs.job().panic_on_poll(1)];
     let mut stream = items.limited_as_completed(1);
     // Item 0 finishes on its first poll; the refill, item 1, panics.
     let caught = poll_caught(&mut stream).map(|_| ()).unwrap_err();
     assert_eq!(caught.message, FUTURE_PANIC);
     assert_eq!(stream.in_flight(), 1);
-    assert_eq!(tokens.live(), 1);
+    assert_eq!(jobs.outputs_live(), 1);
     drop(stream);
-    assert_eq!((tokens.live(), tokens.drops()), (0, 1));
+    assert_eq!((jobs.outputs_live(), jobs.outputs_dropped()), (0, 1));
 }
 
 // ---------------------------------------------------------------------------
-// Rule 8: panicking iterators.
+// Guarantee 8: panicking iterators.
 
 #[test]
 fn iterator_panicking_on_a_pull_is_called_again_on_the_next_poll() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(5, &counters, |_, g| g);
-    let (iter, counts) = CountingIter::new(items.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.panic_on(2).limited_as_completed(3);
 
     assert_eq!(poll_panics(&mut stream), ITER_PANIC);
@@ -293,7 +206,7 @@ fn iterator_panicking_on_a_pull_is_called_again_on_the_next_poll() {
 
     let mut outputs = vec![];
     for (i, pulled, in_flight) in [(0, 4, 3), (1, 5, 3), (2, 5, 2), (3, 5, 1), (4, 5, 0)] {
-        h[i].complete(i);
+        jobs.complete(i, i);
         assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(i)));
         outputs.push(i);
         assert_books(
@@ -306,20 +219,19 @@ fn iterator_panicking_on_a_pull_is_called_again_on_the_next_poll() {
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
     assert_eq!(outputs, [0, 1, 2, 3, 4]);
     assert_eq!(counts.calls(), 7);
-    assert_eq!((counters.drops(), counters.live()), (5, 0));
+    assert_eq!((jobs.drops(), jobs.live()), (5, 0));
 }
 
 #[test]
 fn iterator_panicking_in_the_refill_keeps_the_output_for_the_next_poll() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(3, &counters, |_, g| g);
-    let (iter, counts) = CountingIter::new(items.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(3);
     let mut stream = iter.panic_on(2).limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (1, 1));
 
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_panics(&mut stream), ITER_PANIC);
     assert_books(counts.items(), 0, stream.in_flight(), (1, 1));
     assert_eq!(counts.calls(), 2);
@@ -327,12 +239,12 @@ fn iterator_panicking_in_the_refill_keeps_the_output_for_the_next_poll() {
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
     assert_eq!(counts.calls(), 3);
-    assert_eq!(h[1].polls(), 1);
+    assert_eq!(jobs.polls(1), 1);
 
-    h[1].complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     assert_books(counts.items(), 2, stream.in_flight(), (3, 1));
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items(), 3, stream.in_flight(), (3, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
@@ -340,18 +252,12 @@ fn iterator_panicking_in_the_refill_keeps_the_output_for_the_next_poll() {
 }
 
 // ---------------------------------------------------------------------------
-// Rule 8: LimitedInOrder.
+// Guarantee 8: LimitedInOrder.
 
 #[test]
 fn in_order_skips_the_item_whose_future_panicked_and_keeps_the_order() {
-    let counters = Counters::new();
-    let (items, h) = boxed_gates(4, &counters, |i, g| {
-        if i == 1 {
-            PanicOn::new(2, g).boxed_local()
-        } else {
-            g
-        }
-    });
+    let jobs = Jobs::<usize>::new();
+    let items = jobs_with_panic(&jobs, 4, 1, 2);
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_in_order(3);
     let panicked = 1;
@@ -359,8 +265,8 @@ fn in_order_skips_the_item_whose_future_panicked_and_keeps_the_order() {
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
 
-    h[2].complete(2);
-    h[1].wake();
+    jobs.complete(2, 2);
+    jobs.wake(1);
     assert_eq!(poll_panics(&mut stream), FUTURE_PANIC);
     // Item 2 finished and waits behind item 0; item 1 is gone.
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (2, 2));
@@ -368,26 +274,27 @@ fn in_order_skips_the_item_whose_future_panicked_and_keeps_the_order() {
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items() - panicked, 0, stream.in_flight(), (3, 3));
 
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items() - panicked, 1, stream.in_flight(), (3, 2));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items() - panicked, 2, stream.in_flight(), (3, 1));
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    h[3].complete(3);
+    jobs.complete(3, 3);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
     assert_books(counts.items() - panicked, 3, stream.in_flight(), (3, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
-    assert_eq!((counters.drops(), counters.live()), (4, 0));
+    assert_eq!((jobs.drops(), jobs.live()), (4, 0));
 }
 
 #[test]
 fn in_order_skips_a_front_item_that_panicked_on_its_first_poll() {
-    let items: Vec<Boxed> = vec![
-        PanicOn::new(1, ready(0)).boxed_local(),
-        ready(1).boxed_local(),
-        ready(2).boxed_local(),
-        ready(3).boxed_local(),
+    let jobs = Jobs::<usize>::new();
+    let items = vec![
+        jobs.ready(0).panic_on_poll(1),
+        jobs.ready(1),
+        jobs.ready(2),
+        jobs.ready(3),
     ];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_in_order(2);
@@ -407,7 +314,7 @@ fn in_order_skips_a_front_item_that_panicked_on_its_first_poll() {
 }
 
 // ---------------------------------------------------------------------------
-// Rule 9: limit 0.
+// Guarantee 9: limit 0.
 
 const NO_BOUND: &str = "`limit` must be at least 1, got 0; pass `usize::MAX` for no bound";
 

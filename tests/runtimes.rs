@@ -1,46 +1,37 @@
-//! The same smoke scenario under tokio, async-std, smol and `futures::executor`, spawned task handles as items, and wakes from other threads.
+//! Guarantees 2, 3 and 4 (crate docs) on real executors: the same smoke
+//! scenario under tokio, async-std, smol and `futures::executor`, spawned
+//! task handles as items, and wakes from other threads.
 //!
 //! Not under Miri: the runtimes need epoll and timerfd, which Miri does not
 //! provide. The runtime-free scenarios run under Miri in the other test files.
 #![cfg(not(miri))]
 
+mod common;
+
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
+use common::Rng;
+
 // ---------------------------------------------------------------------------
-// Helpers (inline on purpose: this file does not use tests/common).
+// Helpers
 // ---------------------------------------------------------------------------
 
 const N: usize = 1000;
 const LIMIT: usize = 16;
 
 /// Returns `Pending` once after waking its task, then `Ready`: a yield that
-/// works under any executor.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-fn yield_once() -> YieldOnce {
-    YieldOnce(false)
+/// works under any executor (futures-test's `pending_once`).
+fn yield_once() -> impl Future<Output = ()> {
+    std::future::ready(()).pending_once()
 }
 
 /// Counts live values and remembers the peak.
@@ -78,7 +69,7 @@ impl Drop for LiveGuard {
 /// How each smoke-test future waits.
 #[derive(Clone, Copy, Debug)]
 enum Wait {
-    /// [`YieldOnce`] only: runtime-agnostic.
+    /// [`yield_once`] only: runtime-agnostic.
     Yield,
     Tokio,
     AsyncStd,
@@ -109,31 +100,27 @@ async fn wait(how: Wait, i: usize) {
 /// `limited_in_order(LIMIT)`; every output exactly once (in order for the
 /// latter) and exactly `LIMIT` futures alive at the peak.
 async fn smoke(how: Wait) {
+    // `N` futures, each counted in `live` from its creation to its drop.
+    let futures = |live: &Arc<Live>| {
+        let live = Arc::clone(live);
+        (0..N).map(move |i| {
+            let guard = live.enter();
+            async move {
+                let _guard = guard;
+                wait(how, i).await;
+                i
+            }
+        })
+    };
     let live = Arc::new(Live::default());
-    let futures = (0..N).map(|i| {
-        let guard = live.enter();
-        async move {
-            let _guard = guard;
-            wait(how, i).await;
-            i
-        }
-    });
-    let mut outputs: Vec<usize> = futures.limited_as_completed(LIMIT).collect().await;
+    let mut outputs: Vec<usize> = futures(&live).limited_as_completed(LIMIT).collect().await;
     outputs.sort_unstable();
     assert_eq!(outputs, (0..N).collect::<Vec<_>>(), "{how:?}: as_completed");
     assert_eq!(live.peak(), LIMIT, "{how:?}: as_completed peak");
     assert_eq!(live.now(), 0, "{how:?}: as_completed leftovers");
 
     let live = Arc::new(Live::default());
-    let futures = (0..N).map(|i| {
-        let guard = live.enter();
-        async move {
-            let _guard = guard;
-            wait(how, i).await;
-            i
-        }
-    });
-    let outputs: Vec<usize> = futures.limited_in_order(LIMIT).collect().await;
+    let outputs: Vec<usize> = futures(&live).limited_in_order(LIMIT).collect().await;
     assert_eq!(outputs, (0..N).collect::<Vec<_>>(), "{how:?}: in_order");
     assert_eq!(live.peak(), LIMIT, "{how:?}: in_order peak");
     assert_eq!(live.now(), 0, "{how:?}: in_order leftovers");
@@ -242,59 +229,79 @@ fn check_tasks(mut outputs: Vec<usize>, counts: &TaskCounts) {
     assert_eq!(counts.bodies.now(), 0);
 }
 
+/// `TASKS` task handles, made lazily with `spawn` and counted in `counts`;
+/// task `i` waits `sleep(wait(i))` and returns `i`, its body counted too.
+fn tasks<H, Sl, F>(
+    counts: &Arc<TaskCounts>,
+    spawn: impl Fn(BoxFuture<'static, usize>) -> H,
+    sleep: Sl,
+    wait: fn(usize) -> Duration,
+) -> impl Iterator<Item = H>
+where
+    Sl: Fn(Duration) -> F + Send + Sync + Copy + 'static,
+    F: Future + Send + 'static,
+{
+    let counts = Arc::clone(counts);
+    (0..TASKS).map(move |i| {
+        counts.created.fetch_add(1, Ordering::SeqCst);
+        let counts = Arc::clone(&counts);
+        spawn(
+            async move {
+                let _body = counts.bodies.enter();
+                sleep(wait(i)).await;
+                i
+            }
+            .boxed(),
+        )
+    })
+}
+
 #[test]
 fn smol_tasks_as_items_run_at_most_limit_at_once() {
     let counts = Arc::new(TaskCounts::default());
-    let tasks = (0..TASKS).map(|i| {
-        counts.created.fetch_add(1, Ordering::SeqCst);
-        let counts = Arc::clone(&counts);
-        smol::spawn(async move {
-            let _body = counts.bodies.enter();
-            smol::Timer::after(short(i)).await;
-            i
-        })
-    });
+    let tasks = tasks(&counts, smol::spawn, smol::Timer::after, short);
     let outputs = smol::block_on(drain_tasks(tasks.limited_as_completed(TASK_LIMIT), &counts));
     check_tasks(outputs, &counts);
 }
 
-#[test]
-fn tokio_tasks_as_items_run_at_most_limit_at_once() {
+/// Runs `TASKS` tokio tasks, task `i` sleeping `wait(i)`, through
+/// `limited_in_order` or `limited_as_completed` on a multi-thread runtime;
+/// returns the outputs and the counts.
+fn tokio_tasks(wait: fn(usize) -> Duration, in_order: bool) -> (Vec<usize>, Arc<TaskCounts>) {
     let rt = tokio_multi_thread();
     let counts = Arc::new(TaskCounts::default());
     let outputs = rt.block_on({
         let counts = Arc::clone(&counts);
         async move {
-            let tasks = (0..TASKS).map(|i| {
-                counts.created.fetch_add(1, Ordering::SeqCst);
-                let counts = Arc::clone(&counts);
-                tokio::spawn(async move {
-                    let _body = counts.bodies.enter();
-                    tokio::time::sleep(short(i)).await;
-                    i
-                })
-            });
-            let stream = tasks
-                .limited_as_completed(TASK_LIMIT)
-                .map(|joined| joined.expect("task panicked"));
-            drain_tasks(stream, &counts).await
+            let tasks = tasks(&counts, tokio::spawn, tokio::time::sleep, wait);
+            let joined = |joined: Result<usize, _>| joined.expect("task panicked");
+            if in_order {
+                let stream = tasks.limited_in_order(TASK_LIMIT).map(joined);
+                drain_tasks(stream, &counts).await
+            } else {
+                let stream = tasks.limited_as_completed(TASK_LIMIT).map(joined);
+                drain_tasks(stream, &counts).await
+            }
         }
     });
+    (outputs, counts)
+}
+
+#[test]
+fn tokio_tasks_as_items_run_at_most_limit_at_once() {
+    let (outputs, counts) = tokio_tasks(short, false);
     check_tasks(outputs, &counts);
 }
 
 #[test]
 fn async_std_tasks_as_items_run_at_most_limit_at_once() {
     let counts = Arc::new(TaskCounts::default());
-    let tasks = (0..TASKS).map(|i| {
-        counts.created.fetch_add(1, Ordering::SeqCst);
-        let counts = Arc::clone(&counts);
-        async_std::task::spawn(async move {
-            let _body = counts.bodies.enter();
-            async_std::task::sleep(short(i)).await;
-            i
-        })
-    });
+    let tasks = tasks(
+        &counts,
+        async_std::task::spawn,
+        async_std::task::sleep,
+        short,
+    );
     let outputs =
         async_std::task::block_on(drain_tasks(tasks.limited_as_completed(TASK_LIMIT), &counts));
     check_tasks(outputs, &counts);
@@ -302,27 +309,8 @@ fn async_std_tasks_as_items_run_at_most_limit_at_once() {
 
 #[test]
 fn tokio_tasks_in_order_come_out_in_order() {
-    let rt = tokio_multi_thread();
-    let counts = Arc::new(TaskCounts::default());
-    let outputs = rt.block_on({
-        let counts = Arc::clone(&counts);
-        async move {
-            let tasks = (0..TASKS).map(|i| {
-                counts.created.fetch_add(1, Ordering::SeqCst);
-                let counts = Arc::clone(&counts);
-                tokio::spawn(async move {
-                    let _body = counts.bodies.enter();
-                    // Later items finish sooner.
-                    tokio::time::sleep(short(TASKS - i)).await;
-                    i
-                })
-            });
-            let stream = tasks
-                .limited_in_order(TASK_LIMIT)
-                .map(|joined| joined.expect("task panicked"));
-            drain_tasks(stream, &counts).await
-        }
-    });
+    // Later items finish sooner.
+    let (outputs, counts) = tokio_tasks(|i| short(TASKS - i), true);
     assert_eq!(outputs, (0..TASKS).collect::<Vec<_>>());
     check_tasks(outputs, &counts);
 }
@@ -330,23 +318,6 @@ fn tokio_tasks_in_order_come_out_in_order() {
 // ---------------------------------------------------------------------------
 // Wakes from other threads
 // ---------------------------------------------------------------------------
-
-/// A small deterministic permutation of `0..n` (xorshift + Fisher–Yates).
-fn shuffled(n: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
-}
 
 const THREADED: usize = 300;
 const THREADED_LIMIT: usize = 8;
@@ -369,7 +340,7 @@ fn completed_by_threads(
         .unzip();
     let mut per_thread: Vec<Vec<(usize, oneshot::Sender<usize>)>> =
         (0..THREADS).map(|_| Vec::new()).collect();
-    for (k, &i) in shuffled(THREADED, seed).iter().enumerate() {
+    for (k, &i) in Rng::new(seed).shuffled(THREADED).iter().enumerate() {
         per_thread[k % THREADS].push((i, senders[i].take().unwrap()));
     }
     let threads = per_thread
@@ -439,7 +410,7 @@ fn wakes_of_parked_futures_from_other_threads() {
         let (pair_tx, pair_rx) = std::sync::mpsc::channel::<Pair>();
         let completer = std::thread::spawn(move || {
             let mut held: Vec<Pair> = Vec::new();
-            let mut state = seed;
+            let mut rng = Rng::new(seed);
             loop {
                 held.extend(pair_rx.try_iter());
                 if held.is_empty() {
@@ -448,10 +419,7 @@ fn wakes_of_parked_futures_from_other_threads() {
                         Err(_) => break,
                     }
                 }
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                let k = (state >> 33) as usize % held.len();
+                let k = rng.below(held.len());
                 let (i, tx) = held.swap_remove(k);
                 tx.send(i).expect("receiver dropped");
             }

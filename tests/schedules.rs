@@ -1,4 +1,7 @@
-//! Random schedules against a plain model: seeded wakes (here and from other threads), completions, panics, progress calls, limits, drops and `into_inner`, every guarantee (crate docs, Guarantees 1–12) checked after every step.
+//! Guarantees 1 to 12 (crate docs) on random schedules against a plain
+//! model: seeded wakes (here and from other threads), completions, panics,
+//! progress calls, limits, drops and `into_inner`, every guarantee checked
+//! after every step.
 //!
 //! Each schedule is one stream (`limited_as_completed`, `limited_in_order`,
 //! `try_limited_as_completed` or `try_limited_in_order`, over an iterator or,
@@ -47,11 +50,11 @@ use std::marker::PhantomPinned;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{mpsc, Arc, Once};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
-use common::CountingWaker;
+use common::{parse_u64, payload_message, quiet_panics_on_purpose, CountingWaker, Rng};
 use futures::stream::{FusedStream, Stream};
 use limited_as_completed::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt, LimitedStream};
 
@@ -69,37 +72,6 @@ const HELPERS: usize = 2;
 const FUTURE_PANIC: &str = "schedule: a future panics on purpose";
 /// Message of the source's panic on purpose.
 const SOURCE_PANIC: &str = "schedule: the source panics on purpose";
-
-// ---------------------------------------------------------------------------
-// PRNG
-
-/// splitmix64: small, seedable, good enough to pick steps.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// `true` with probability `1 / n`.
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-}
 
 /// The seed of schedule `index` under `master`.
 fn schedule_seed(master: u64, index: u64) -> u64 {
@@ -1178,16 +1150,6 @@ struct Run<'a, S> {
     pulled_in_poll: bool,
 }
 
-fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_string()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "<non-string panic payload>".to_string()
-    }
-}
-
 impl<S> Run<'_, S>
 where
     S: LimitedStream + FusedStream,
@@ -2091,29 +2053,6 @@ fn run_reported(seed: u64, helpers: &Helpers, stats: &mut Stats, verbose: bool) 
     }
 }
 
-/// Keeps the panics on purpose out of the test output.
-fn quiet_panics_on_purpose() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let message = payload_message(info.payload());
-            if message != FUTURE_PANIC && message != SOURCE_PANIC {
-                previous(info);
-            }
-        }));
-    });
-}
-
-fn parse_u64(text: &str) -> u64 {
-    let text = text.trim().replace('_', "");
-    match text.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    }
-    .unwrap_or_else(|_| panic!("not a number: {text}"))
-}
-
 fn master_seed() -> u64 {
     match std::env::var("SCHEDULE_MASTER_SEED") {
         Ok(text) if text == "random" => {
@@ -2129,7 +2068,7 @@ fn master_seed() -> u64 {
 
 #[test]
 fn random_schedules_keep_every_rule_of_the_model() {
-    quiet_panics_on_purpose();
+    quiet_panics_on_purpose(&[FUTURE_PANIC, SOURCE_PANIC]);
     let helpers = Helpers::new(HELPERS);
     let mut stats = Stats::default();
     if let Ok(seed) = std::env::var("SCHEDULE_SEED") {

@@ -1,76 +1,40 @@
-//! Guarantees 1–7 (crate docs) for `LimitedAsCompleted`, and its methods and traits, checked by hand-polling.
+//! Guarantees 1 to 7 and 12 (crate docs) for `LimitedAsCompleted`: each
+//! section names the guarantee it checks by hand-polling; the last ones
+//! check its methods, `size_hint`, `FusedStream` and `Debug` (12).
 
 mod common;
 
-use std::cell::RefCell;
 use std::future::{ready, IntoFuture, Ready};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::task::Poll;
 
 use futures::future::{FutureExt, LocalBoxFuture};
 use futures::stream::FusedStream;
 use futures::{Stream, StreamExt};
+use futures_test::task::new_count_waker;
 use limited_as_completed::{LimitedAsCompleted, LimitedAsCompletedExt};
 
-use common::{
-    assert_books, gate, poll_noop, poll_once, Counters, CountingIter, CountingWaker, Gate,
-    GateHandle, Lcg, Probe, SelfWaking,
-};
+use common::{assert_books, poll_noop, poll_once, CountingIter, Job, Jobs, Output, Rng};
 
-type Boxed<T = usize> = LocalBoxFuture<'static, T>;
-
-/// `n` gates wrapped in probes with ids `0..n`, and their handles.
-fn probed_gates(
-    n: usize,
-    counters: &Arc<Counters>,
-) -> (Vec<Probe<Gate<usize>>>, Vec<GateHandle<usize>>) {
-    (0..n)
-        .map(|i| {
-            let (g, h) = gate();
-            (Probe::new(i, g, counters), h)
-        })
-        .unzip()
-}
-
-/// Handles of gates created lazily by [`lazy_gates`], indexed by item.
-type Handles = Rc<RefCell<Vec<Option<GateHandle<usize>>>>>;
-
-/// An iterator of `n` probed gates created only when pulled; the handle of
-/// item `i` lands at index `i` of the returned list.
-fn lazy_gates(
-    n: usize,
-    counters: &Arc<Counters>,
-) -> (impl Iterator<Item = Probe<Gate<usize>>>, Handles) {
-    let handles: Handles = Rc::default();
-    let sink = Rc::clone(&handles);
-    let counters = Arc::clone(counters);
-    let iter = (0..n).map(move |i| {
-        let (g, h) = gate();
-        sink.borrow_mut().push(Some(h));
-        Probe::new(i, g, &counters)
-    });
-    (iter, handles)
-}
-
-fn polls(handles: &[GateHandle<usize>]) -> Vec<usize> {
-    handles.iter().map(GateHandle::polls).collect()
+/// An iterator of `n` jobs created only when pulled: job `i` is item `i`.
+fn lazy_jobs(n: usize, jobs: &Rc<Jobs<usize>>) -> impl Iterator<Item = Job<usize>> {
+    let jobs = Rc::clone(jobs);
+    (0..n).map(move |_| jobs.job())
 }
 
 // ---------------------------------------------------------------------------
-// Rule 1: lazy.
+// Guarantee 1: lazy.
 
 #[test]
 fn building_the_stream_pulls_and_polls_nothing() {
-    let counters = Counters::new();
-    let (iter, handles) = lazy_gates(10, &counters);
+    let jobs = Jobs::<usize>::new();
+    let iter = lazy_jobs(10, &jobs);
     let (iter, counts) = CountingIter::new(iter);
     let stream = iter.limited_as_completed(3);
     assert_eq!(counts.calls(), 0);
-    assert_eq!(counters.created(), 0);
-    assert_eq!(counters.polls(), 0);
-    assert_eq!(handles.borrow().len(), 0);
+    assert_eq!(jobs.created(), 0);
+    assert_eq!(jobs.total_polls(), 0);
+    assert_eq!(jobs.poll_counts().len(), 0, "no job was made");
     assert_eq!(stream.in_flight(), 0);
     assert!(!stream.is_terminated());
     drop(stream);
@@ -80,120 +44,110 @@ fn building_the_stream_pulls_and_polls_nothing() {
 
 #[test]
 fn building_the_stream_polls_no_future_already_made() {
-    let counters = Counters::new();
-    let (futures, handles) = probed_gates(4, &counters);
+    let jobs = Jobs::<usize>::new();
+    let futures = jobs.jobs(4);
     let stream = futures.limited_as_completed(2);
-    assert_eq!(polls(&handles), [0, 0, 0, 0]);
-    assert_eq!(counters.polls(), 0);
+    assert_eq!(jobs.poll_counts(), [0, 0, 0, 0]);
+    assert_eq!(jobs.total_polls(), 0);
     assert_eq!(stream.in_flight(), 0);
 }
 
 // ---------------------------------------------------------------------------
-// Rule 2: islice, refill before yield.
+// Guarantee 2: islice, refill before yield.
 
 #[test]
 fn first_poll_pulls_limit_items_and_polls_each_once() {
-    let counters = Counters::new();
-    let (futures, handles) = probed_gates(10, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(10);
     let mut stream = iter.limited_as_completed(3);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
     assert_eq!(counts.calls(), 3);
-    assert_eq!(polls(&handles), [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(counters.take_poll_log(), [0, 1, 2]);
+    assert_eq!(jobs.poll_counts(), [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(jobs.take_poll_log(), [0, 1, 2]);
 }
 
 #[test]
 fn refills_slot_before_yielding() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(6, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(3);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
 
-    h[1].complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     // Item 3 was pulled and polled once before output 1 was returned.
-    assert_eq!(polls(&h), [1, 2, 1, 1, 0, 0]);
+    assert_eq!(jobs.poll_counts(), [1, 2, 1, 1, 0, 0]);
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
 
-    h[3].complete(3);
-    h[0].complete(0);
+    jobs.complete(3, 3);
+    jobs.complete(0, 0);
     // Both woken futures are polled before output 3 is handed out
     // (Guarantee 6); 0's output waits, counted in flight, so the refill
     // pulls only item 4.
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
-    assert_eq!(polls(&h), [2, 2, 1, 2, 1, 0]);
+    assert_eq!(jobs.poll_counts(), [2, 2, 1, 2, 1, 0]);
     assert_books(counts.items(), 2, stream.in_flight(), (5, 3));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
-    assert_eq!(polls(&h), [2, 2, 1, 2, 1, 1]);
+    assert_eq!(jobs.poll_counts(), [2, 2, 1, 2, 1, 1]);
     assert_books(counts.items(), 3, stream.in_flight(), (6, 3));
     assert_eq!(counts.calls(), 6);
 
     // Nothing woken: nothing polled, nothing pulled.
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(polls(&h), [2, 2, 1, 2, 1, 1]);
+    assert_eq!(jobs.poll_counts(), [2, 2, 1, 2, 1, 1]);
     assert_books(counts.items(), 3, stream.in_flight(), (6, 3));
     assert_eq!(counts.calls(), 6);
 
     // The refill after output 2 finds the iterator empty.
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_eq!(counts.calls(), 7);
     assert_books(counts.items(), 4, stream.in_flight(), (6, 2));
-    h[4].complete(4);
+    jobs.complete(4, 4);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(4)));
     assert_books(counts.items(), 5, stream.in_flight(), (6, 1));
-    h[5].complete(5);
+    jobs.complete(5, 5);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(5)));
     assert_books(counts.items(), 6, stream.in_flight(), (6, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
     assert_books(counts.items(), 6, stream.in_flight(), (6, 0));
     assert_eq!(counts.calls(), 7);
-    assert_eq!(counters.drops(), 6);
+    assert_eq!(jobs.drops(), 6);
 }
 
 #[test]
 fn future_finishing_on_its_first_poll_keeps_its_slot_until_yielded() {
-    let counters = Counters::new();
-    let (g0, h0) = gate::<usize>();
-    let (g1, h1) = gate::<usize>();
-    let (g3, h3) = gate::<usize>();
-    let items: Vec<Boxed> = vec![
-        Probe::new(0, g0, &counters).boxed_local(),
-        Probe::new(1, g1, &counters).boxed_local(),
-        Probe::new(2, ready(2), &counters).boxed_local(),
-        Probe::new(3, g3, &counters).boxed_local(),
-    ];
+    let jobs = Jobs::<usize>::new();
+    let items = vec![jobs.job(), jobs.job(), jobs.ready(2), jobs.job()];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(2);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (2, 2));
 
-    h0.complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     // Item 2 finished on the refill's poll: it still takes its slot, so item
     // 3 is not pulled.
     assert_books(counts.items(), 1, stream.in_flight(), (3, 2));
     assert_eq!(counts.calls(), 3);
-    assert_eq!(counters.take_poll_log(), [0, 1, 0, 2]);
-    assert_eq!(counters.drops(), 2); // gate 0 and the finished future 2
+    assert_eq!(jobs.take_poll_log(), [0, 1, 0, 2]);
+    assert_eq!(jobs.drops(), 2); // job 0 and the finished job 2
 
     // Its output comes out on the next poll, which refills with item 3.
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items(), 2, stream.in_flight(), (4, 2));
-    assert_eq!(counters.take_poll_log(), [3]);
-    assert_eq!(h3.polls(), 1);
+    assert_eq!(jobs.take_poll_log(), [3]);
+    assert_eq!(jobs.polls(3), 1);
 
-    h3.complete(3);
+    jobs.complete(3, 3);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
     assert_books(counts.items(), 3, stream.in_flight(), (4, 1));
-    h1.complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     assert_books(counts.items(), 4, stream.in_flight(), (4, 0));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
@@ -235,35 +189,31 @@ fn take_k_pulls_limit_plus_k() {
 }
 
 // ---------------------------------------------------------------------------
-// Rule 3: the bound, and `set_limit`.
+// Guarantee 3: the bound, and `set_limit`.
 
 #[test]
 fn never_more_than_limit_futures_alive_under_random_completion() {
     const TOTAL: usize = 300;
     const LIMIT: usize = 7;
-    let counters = Counters::new();
-    let (iter, handles) = lazy_gates(TOTAL, &counters);
+    let jobs = Jobs::<usize>::new();
+    let iter = lazy_jobs(TOTAL, &jobs);
     let (iter, counts) = CountingIter::new(iter);
     let mut stream = iter.limited_as_completed(LIMIT);
-    let mut rng = Lcg::new(0x5eed_1234_abcd_0042);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0042);
     let mut yielded = 0;
     let mut seen = vec![false; TOTAL];
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (LIMIT, LIMIT));
-    assert_eq!(counters.live(), LIMIT);
+    assert_eq!(jobs.live(), LIMIT);
 
     while yielded < TOTAL {
         // Complete a random batch of 1 to 3 running futures, then poll once
         // per completion: outputs come in exactly that order.
         let mut batch = vec![];
         for _ in 0..=rng.below(3) {
-            let running: Vec<usize> = handles
-                .borrow()
-                .iter()
-                .enumerate()
-                .filter(|(i, h)| h.is_some() && !batch.contains(i))
-                .map(|(i, _)| i)
+            let running: Vec<usize> = (0..jobs.created())
+                .filter(|i| !jobs.is_completed(*i) && !batch.contains(i))
                 .collect();
             if running.is_empty() {
                 break;
@@ -272,7 +222,7 @@ fn never_more_than_limit_futures_alive_under_random_completion() {
             batch.push(pick);
         }
         for &i in &batch {
-            handles.borrow_mut()[i].take().unwrap().complete(i);
+            jobs.complete(i, i);
         }
         for (j, &i) in batch.iter().enumerate() {
             assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(i)));
@@ -286,26 +236,25 @@ fn never_more_than_limit_futures_alive_under_random_completion() {
                 stream.in_flight(),
                 (yielded + in_flight, in_flight),
             );
-            assert!(counters.live() <= LIMIT, "{} alive", counters.live());
+            assert!(jobs.live() <= LIMIT, "{} alive", jobs.live());
             // The first poll after the batch polled every future of it
             // (Guarantee 6): the outputs not yet handed out are in flight,
             // their futures already dropped.
-            assert_eq!(counters.live(), in_flight - (batch.len() - 1 - j));
+            assert_eq!(jobs.live(), in_flight - (batch.len() - 1 - j));
         }
     }
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
     assert!(seen.iter().all(|&s| s));
-    assert_eq!(counters.peak(), LIMIT);
-    assert_eq!(counters.created(), TOTAL);
-    assert_eq!(counters.drops(), TOTAL);
+    assert_eq!(jobs.peak(), LIMIT);
+    assert_eq!(jobs.created(), TOTAL);
+    assert_eq!(jobs.drops(), TOTAL);
     assert_eq!(counts.calls(), TOTAL + 1);
 }
 
 #[test]
 fn raising_the_limit_starts_more_futures_on_the_next_poll() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(6, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(2);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -317,36 +266,34 @@ fn raising_the_limit_starts_more_futures_on_the_next_poll() {
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
-    assert_eq!(polls(&h), [1, 1, 1, 1, 0, 0]);
+    assert_eq!(jobs.poll_counts(), [1, 1, 1, 1, 0, 0]);
 
     stream.set_limit(usize::MAX);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (6, 6));
-    assert_eq!(polls(&h), [1, 1, 1, 1, 1, 1]);
+    assert_eq!(jobs.poll_counts(), [1, 1, 1, 1, 1, 1]);
     assert_eq!(counts.calls(), 7);
 }
 
 #[test]
 fn raising_the_limit_before_a_completion_refills_every_free_slot() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(6, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(6);
     let mut stream = iter.limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (1, 1));
     stream.set_limit(3);
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
-    assert_eq!(polls(&h), [2, 1, 1, 1, 0, 0]);
+    assert_eq!(jobs.poll_counts(), [2, 1, 1, 1, 0, 0]);
 }
 
 #[test]
 fn lowering_the_limit_lets_the_excess_finish_and_starts_nothing_until_below() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(8, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(8);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -356,50 +303,49 @@ fn lowering_the_limit_lets_the_excess_finish_and_starts_nothing_until_below() {
     assert_eq!(stream.limit(), 2);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
-    assert_eq!(counters.drops(), 0, "lowering the bound cancels nothing");
+    assert_eq!(jobs.drops(), 0, "lowering the bound cancels nothing");
 
-    h[3].complete(3);
+    jobs.complete(3, 3);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
 
     // The excess is still polled when woken.
-    h[0].wake();
+    jobs.wake(0);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(polls(&h), [2, 1, 1, 2, 0, 0, 0, 0]);
+    assert_eq!(jobs.poll_counts(), [2, 1, 1, 2, 0, 0, 0, 0]);
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
 
-    h[1].complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     // Down to the new bound, not below it: still nothing new.
     assert_books(counts.items(), 2, stream.in_flight(), (4, 2));
 
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     // Below the bound: one new future, polled once before the output came out.
     assert_books(counts.items(), 3, stream.in_flight(), (5, 2));
-    assert_eq!(polls(&h), [3, 2, 1, 2, 1, 0, 0, 0]);
+    assert_eq!(jobs.poll_counts(), [3, 2, 1, 2, 1, 0, 0, 0]);
 
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items(), 4, stream.in_flight(), (6, 2));
-    assert_eq!(counters.drops(), 4);
-    assert_eq!(counters.peak(), 8); // all eight gates were made up front
+    assert_eq!(jobs.drops(), 4);
+    assert_eq!(jobs.peak(), 8); // all eight jobs were made up front
 }
 
 // ---------------------------------------------------------------------------
-// Rule 4: order.
+// Guarantee 4: order.
 
 #[test]
 fn outputs_come_in_completion_order() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(4, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
     for (yielded, i) in [2, 0, 3, 1].into_iter().enumerate() {
-        h[i].complete(i);
+        jobs.complete(i, i);
         assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(i)));
         assert_books(
             counts.items(),
@@ -414,58 +360,56 @@ fn outputs_come_in_completion_order() {
 
 #[test]
 fn futures_woken_together_are_polled_in_wake_order() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(4, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(counters.take_poll_log(), [0, 1, 2, 3]);
+    assert_eq!(jobs.take_poll_log(), [0, 1, 2, 3]);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
 
-    h[2].wake();
-    h[0].wake();
-    h[3].wake();
+    jobs.wake(2);
+    jobs.wake(0);
+    jobs.wake(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(counters.take_poll_log(), [2, 0, 3]);
+    assert_eq!(jobs.take_poll_log(), [2, 0, 3]);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
 
     // Completed together: all polled in the first call, in wake order, and
     // yielded in that order, one per poll.
-    h[3].complete(3);
-    h[1].complete(1);
-    h[2].complete(2);
+    jobs.complete(3, 3);
+    jobs.complete(1, 1);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
-    assert_eq!(counters.take_poll_log(), [3, 1, 2]);
+    assert_eq!(jobs.take_poll_log(), [3, 1, 2]);
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
-    assert_eq!(counters.take_poll_log(), []);
+    assert_eq!(jobs.take_poll_log(), []);
     assert_books(counts.items(), 2, stream.in_flight(), (4, 2));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
-    assert_eq!(counters.take_poll_log(), []);
+    assert_eq!(jobs.take_poll_log(), []);
     assert_books(counts.items(), 3, stream.in_flight(), (4, 1));
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(counters.take_poll_log(), Vec::<usize>::new());
+    assert_eq!(jobs.take_poll_log(), Vec::<usize>::new());
 }
 
 #[test]
 fn future_woken_twice_is_polled_once_in_its_first_wake_place() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(4, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(4);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    counters.take_poll_log();
+    jobs.take_poll_log();
 
-    h[1].wake();
-    h[3].wake();
-    h[1].wake();
-    h[0].wake();
-    h[3].wake();
+    jobs.wake(1);
+    jobs.wake(3);
+    jobs.wake(1);
+    jobs.wake(0);
+    jobs.wake(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(counters.take_poll_log(), [1, 3, 0]);
-    assert_eq!(polls(&h), [2, 2, 1, 2]);
+    assert_eq!(jobs.take_poll_log(), [1, 3, 0]);
+    assert_eq!(jobs.poll_counts(), [2, 2, 1, 2]);
     assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
 }
 
@@ -482,14 +426,13 @@ fn outputs_of_futures_ready_on_first_poll_come_in_iterator_order() {
 
 #[test]
 fn ready_on_first_poll_outputs_come_before_pending_ones_in_iterator_order() {
-    let (g0, h0) = gate::<usize>();
-    let (g2, h2) = gate::<usize>();
-    let items: Vec<Boxed> = vec![
-        g0.boxed_local(),
-        ready(1).boxed_local(),
-        g2.boxed_local(),
-        ready(3).boxed_local(),
-        ready(4).boxed_local(),
+    let jobs = Jobs::<usize>::new();
+    let items = vec![
+        jobs.job(),
+        jobs.ready(1),
+        jobs.job(),
+        jobs.ready(3),
+        jobs.ready(4),
     ];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(4);
@@ -497,8 +440,8 @@ fn ready_on_first_poll_outputs_come_before_pending_ones_in_iterator_order() {
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     // Item 4 was pulled into output 1's slot and finished at once.
     assert_books(counts.items(), 1, stream.in_flight(), (5, 4));
-    h2.complete(2);
-    h0.complete(0);
+    jobs.complete(2, 2);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
     assert_books(counts.items(), 2, stream.in_flight(), (5, 3));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(4)));
@@ -511,49 +454,52 @@ fn ready_on_first_poll_outputs_come_before_pending_ones_in_iterator_order() {
 }
 
 // ---------------------------------------------------------------------------
-// Rule 5: cost.
+// Guarantee 5: cost.
 
 #[test]
 fn future_not_woken_is_not_polled() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(5, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.limited_as_completed(4);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(polls(&h), [1, 1, 1, 1, 0]);
+    assert_eq!(jobs.poll_counts(), [1, 1, 1, 1, 0]);
     for round in 0..3 {
-        h[1].wake();
+        jobs.wake(1);
         assert_eq!(poll_noop(&mut stream), Poll::Pending);
-        assert_eq!(polls(&h), [1, 2 + round, 1, 1, 0]);
+        assert_eq!(jobs.poll_counts(), [1, 2 + round, 1, 1, 0]);
         assert_books(counts.items(), 0, stream.in_flight(), (4, 4));
     }
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
-    assert_eq!(polls(&h), [1, 4, 2, 1, 1]);
+    assert_eq!(jobs.poll_counts(), [1, 4, 2, 1, 1]);
     assert_books(counts.items(), 1, stream.in_flight(), (5, 4));
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(polls(&h), [1, 4, 2, 1, 1]);
+    assert_eq!(jobs.poll_counts(), [1, 4, 2, 1, 1]);
     assert_books(counts.items(), 1, stream.in_flight(), (5, 4));
 }
 
 #[test]
 fn stale_wake_of_a_finished_future_does_not_poll_the_next_occupant_of_its_slot() {
-    let (futures, h): (Vec<_>, Vec<_>) = (0..2).map(|_| gate::<usize>()).unzip();
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = CountingIter::new(jobs.jobs(2).into_iter());
     let mut stream = iter.limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
-    assert_eq!(polls(&h), [2, 1]);
+    assert_eq!(jobs.poll_counts(), [2, 1]);
 
-    // Gate 0 is finished and dropped; someone still holding its waker wakes it
-    // (a timer or channel registration it left behind). Gate 1 was not woken.
-    h[0].wake();
+    // Job 0 is finished and dropped; someone still holding its waker wakes it
+    // (a timer or channel registration it left behind). Job 1 was not woken.
+    jobs.wake(0);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(polls(&h), [2, 1], "gate 1 was polled without being woken");
+    assert_eq!(
+        jobs.poll_counts(),
+        [2, 1],
+        "job 1 was polled without being woken"
+    );
 }
 
 /// Wakes its own waker, then finishes, in the same poll.
@@ -569,16 +515,18 @@ impl std::future::Future for WakeThenReady {
 
 #[test]
 fn wake_left_by_a_future_finishing_on_its_poll_does_not_poll_the_next_occupant() {
-    let (g1, h1) = gate::<usize>();
-    let items: Vec<Boxed> = vec![WakeThenReady(0).boxed_local(), g1.boxed_local()];
+    // Item 1 is job 0 of the ledger.
+    let jobs = Jobs::<usize>::new();
+    let items: Vec<LocalBoxFuture<'static, usize>> =
+        vec![WakeThenReady(0).boxed_local(), jobs.job().boxed_local()];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(1);
 
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
-    assert_eq!(h1.polls(), 1);
+    assert_eq!(jobs.polls(0), 1);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(h1.polls(), 1, "gate 1 was polled without being woken");
+    assert_eq!(jobs.polls(0), 1, "item 1 was polled without being woken");
 }
 
 #[test]
@@ -598,30 +546,29 @@ fn limit_usize_max_over_ten_items_pulls_exactly_ten() {
 }
 
 // ---------------------------------------------------------------------------
-// Rule 6: fair.
+// Guarantee 6: fair.
 
 #[test]
 fn each_future_is_polled_at_most_once_per_poll_next() {
-    let futures: Vec<SelfWaking<usize>> = (0..3).map(|i| SelfWaking::new(2, i)).collect();
-    let p: Vec<_> = futures.iter().map(SelfWaking::polls).collect();
-    let polls = || -> Vec<usize> { p.iter().map(|c| c.load(Ordering::SeqCst)).collect() };
+    let jobs = Jobs::<usize>::new();
+    let futures: Vec<_> = (0..3).map(|i| jobs.ready(i).self_waking(2)).collect();
+    let polls = || jobs.poll_counts();
     let (iter, counts) = CountingIter::new(futures.into_iter());
     let mut stream = iter.limited_as_completed(3);
-    let parent = CountingWaker::new();
-    let waker = parent.waker();
+    let (waker, parent) = new_count_waker();
 
     // Each woke itself on its first poll; none is polled again in this call.
     assert_eq!(poll_once(&mut stream, &waker), Poll::Pending);
     assert_eq!(polls(), [1, 1, 1]);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
-    let wakes = parent.wakes();
+    let wakes = parent.get();
     assert!(wakes >= 1, "returned Pending without waking its task");
 
     assert_eq!(poll_once(&mut stream, &waker), Poll::Pending);
     assert_eq!(polls(), [2, 2, 2]);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
     assert!(
-        parent.wakes() > wakes,
+        parent.get() > wakes,
         "returned Pending without waking its task"
     );
 
@@ -641,72 +588,66 @@ fn each_future_is_polled_at_most_once_per_poll_next() {
 
 #[test]
 fn self_waking_future_cannot_starve_the_others() {
-    let endless = SelfWaking::new(usize::MAX, 0usize);
-    let endless_polls = endless.polls();
-    let (g, h) = gate::<usize>();
-    let items: Vec<Boxed> = vec![endless.boxed_local(), g.boxed_local()];
+    // Job 0 wakes itself on every poll and never finishes.
+    let jobs = Jobs::<usize>::new();
+    let items = vec![jobs.job().self_waking(usize::MAX), jobs.job()];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(2);
-    let parent = CountingWaker::new();
-    let waker = parent.waker();
+    let (waker, parent) = new_count_waker();
 
     for round in 1..=5 {
-        let wakes = parent.wakes();
+        let wakes = parent.get();
         assert_eq!(poll_once(&mut stream, &waker), Poll::Pending);
-        assert_eq!(endless_polls.load(Ordering::SeqCst), round);
+        assert_eq!(jobs.polls(0), round);
         assert!(
-            parent.wakes() > wakes,
+            parent.get() > wakes,
             "returned Pending without waking its task"
         );
         assert_books(counts.items(), 0, stream.in_flight(), (2, 2));
     }
-    h.complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_once(&mut stream, &waker), Poll::Ready(Some(1)));
-    assert_eq!(endless_polls.load(Ordering::SeqCst), 6);
-    assert_eq!(h.polls(), 2);
+    assert_eq!(jobs.polls(0), 6);
+    assert_eq!(jobs.polls(1), 2);
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
 }
 
 #[test]
 fn nothing_woken_returns_pending_and_does_not_wake_the_parent() {
-    let counters = Counters::new();
-    let (futures, h) = probed_gates(2, &counters);
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(2);
     let mut stream = iter.limited_as_completed(2);
-    let parent = CountingWaker::new();
-    let waker = parent.waker();
+    let (waker, parent) = new_count_waker();
 
     assert_eq!(poll_once(&mut stream, &waker), Poll::Pending);
-    assert_eq!(parent.wakes(), 0);
+    assert_eq!(parent.get(), 0);
     assert_books(counts.items(), 0, stream.in_flight(), (2, 2));
     for _ in 0..3 {
         assert_eq!(poll_once(&mut stream, &waker), Poll::Pending);
-        assert_eq!(parent.wakes(), 0);
-        assert_eq!(polls(&h), [1, 1]);
+        assert_eq!(parent.get(), 0);
+        assert_eq!(jobs.poll_counts(), [1, 1]);
         assert_books(counts.items(), 0, stream.in_flight(), (2, 2));
     }
     // A completion wakes the task that last polled the stream.
-    h[1].complete(1);
-    assert_eq!(parent.wakes(), 1);
+    jobs.complete(1, 1);
+    assert_eq!(parent.get(), 1);
     assert_eq!(poll_once(&mut stream, &waker), Poll::Ready(Some(1)));
-    assert_eq!(parent.wakes(), 1);
+    assert_eq!(parent.get(), 1);
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
 }
 
 // ---------------------------------------------------------------------------
-// Rule 7: drop.
+// Guarantee 7: drop.
 
 #[test]
 fn dropping_the_stream_drops_in_flight_futures_outputs_and_the_iterator() {
-    let futs = Counters::new();
-    let tokens = Counters::new();
-    let (g0, _h0) = gate();
-    let (g3, _h3) = gate();
-    let items: Vec<Boxed<Probe<()>>> = vec![
-        Probe::new(0, g0, &futs).boxed_local(),
-        Probe::new(1, ready(Probe::new(1, (), &tokens)), &futs).boxed_local(),
-        Probe::new(2, ready(Probe::new(2, (), &tokens)), &futs).boxed_local(),
-        Probe::new(3, g3, &futs).boxed_local(),
+    // Jobs 1 and 2 are ready with an output each.
+    let jobs = Jobs::<Output>::new();
+    let items = vec![
+        jobs.job(),
+        jobs.ready(jobs.output(1)),
+        jobs.ready(jobs.output(2)),
+        jobs.job(),
     ];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(3);
@@ -720,26 +661,26 @@ fn dropping_the_stream_drops_in_flight_futures_outputs_and_the_iterator() {
     };
     assert_eq!(first.id(), 1);
     drop(first);
-    // In flight: gate 0, finished output 2, gate 3.
+    // In flight: job 0, finished output 2, job 3.
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
-    assert_eq!((futs.live(), tokens.live()), (2, 1));
+    assert_eq!((jobs.live(), jobs.outputs_live()), (2, 1));
     assert!(!counts.dropped());
 
     drop(stream);
-    assert_eq!((futs.live(), futs.drops()), (0, 4));
-    assert_eq!((tokens.live(), tokens.drops()), (0, 2));
+    assert_eq!((jobs.live(), jobs.drops()), (0, 4));
+    assert_eq!((jobs.outputs_live(), jobs.outputs_dropped()), (0, 2));
     assert!(counts.dropped());
 }
 
 #[test]
 fn dropping_the_stream_before_polling_drops_only_the_iterator() {
-    let counters = Counters::new();
-    let (iter, _handles) = lazy_gates(5, &counters);
+    let jobs = Jobs::<usize>::new();
+    let iter = lazy_jobs(5, &jobs);
     let (iter, counts) = CountingIter::new(iter);
     drop(iter.limited_as_completed(2));
     assert!(counts.dropped());
     assert_eq!(counts.calls(), 0);
-    assert_eq!(counters.created(), 0);
+    assert_eq!(jobs.created(), 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -757,21 +698,17 @@ fn limit_returns_the_bound_given() {
 
 #[test]
 fn in_flight_counts_running_futures_and_finished_outputs_not_yet_yielded() {
-    let (g, h) = gate::<usize>();
-    let items: Vec<Boxed> = vec![
-        g.boxed_local(),
-        ready(1).boxed_local(),
-        ready(2).boxed_local(),
-    ];
+    let jobs = Jobs::<usize>::new();
+    let items = vec![jobs.job(), jobs.ready(1), jobs.ready(2)];
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(3);
     assert_eq!(stream.in_flight(), 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
-    // Gate 0 running, output 2 waiting.
+    // Job 0 running, output 2 waiting.
     assert_books(counts.items(), 1, stream.in_flight(), (3, 2));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_books(counts.items(), 2, stream.in_flight(), (3, 1));
-    h.complete(0);
+    jobs.complete(0, 0);
     assert_eq!(
         stream.in_flight(),
         1,
@@ -783,33 +720,31 @@ fn in_flight_counts_running_futures_and_finished_outputs_not_yet_yielded() {
 
 #[test]
 fn into_inner_drops_in_flight_futures_and_returns_the_iterator_after_the_last_pulled() {
-    let counters = Counters::new();
-    let (iter, handles) = lazy_gates(10, &counters);
+    let jobs = Jobs::<usize>::new();
+    let iter = lazy_jobs(10, &jobs);
     let (iter, counts) = CountingIter::new(iter);
     let mut stream = iter.limited_as_completed(3);
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_books(counts.items(), 0, stream.in_flight(), (3, 3));
-    handles.borrow_mut()[0].take().unwrap().complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
-    assert_eq!((counters.created(), counters.drops()), (4, 1));
+    assert_eq!((jobs.created(), jobs.drops()), (4, 1));
 
     let rest = stream.into_inner();
-    assert_eq!((counters.live(), counters.drops()), (0, 4));
+    assert_eq!((jobs.live(), jobs.drops()), (0, 4));
     assert!(!counts.dropped());
-    let ids: Vec<usize> = rest.map(|probe| probe.id()).collect();
+    let ids: Vec<usize> = rest.map(|job| job.id()).collect();
     assert_eq!(ids, [4, 5, 6, 7, 8, 9]);
     assert_eq!(counts.items(), 10);
-    assert_eq!(counters.created(), 10);
+    assert_eq!(jobs.created(), 10);
 }
 
 #[test]
 fn into_inner_drops_finished_outputs_not_yet_yielded() {
-    let tokens = Counters::new();
-    let items: Vec<Boxed<Probe<()>>> = (0..5)
-        .map(|i| ready(Probe::new(i, (), &tokens)).boxed_local())
-        .collect();
+    let jobs = Jobs::<Output>::new();
+    let items: Vec<_> = (0..5).map(|i| jobs.ready(jobs.output(i))).collect();
     let (iter, counts) = CountingIter::new(items.into_iter());
     let mut stream = iter.limited_as_completed(2);
     let first = match poll_noop(&mut stream) {
@@ -818,12 +753,12 @@ fn into_inner_drops_finished_outputs_not_yet_yielded() {
     };
     assert_eq!(first, 0);
     assert_books(counts.items(), 1, stream.in_flight(), (3, 2));
-    // Items 3 and 4 are still in the vector's iterator, tokens and all.
-    assert_eq!(tokens.drops(), 1);
+    // Items 3 and 4 are still in the vector's iterator, outputs and all.
+    assert_eq!(jobs.outputs_dropped(), 1);
     let rest = stream.into_inner();
-    assert_eq!(tokens.drops(), 3);
+    assert_eq!(jobs.outputs_dropped(), 3);
     assert_eq!(rest.count(), 2);
-    assert_eq!(tokens.drops(), 5);
+    assert_eq!(jobs.outputs_dropped(), 5);
 }
 
 #[test]
@@ -843,30 +778,30 @@ fn into_inner_before_the_first_poll_returns_the_whole_iterator() {
 
 #[test]
 fn size_hint_is_in_flight_plus_the_iterators_hint_then_exact() {
-    let (futures, h): (Vec<_>, Vec<_>) = (0..5).map(|_| gate::<usize>()).unzip();
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(5);
     let mut stream = iter.limited_as_completed(3);
     assert_eq!(stream.size_hint(), (5, Some(5)));
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_eq!(stream.size_hint(), (5, Some(5)));
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (4, 3));
     assert_eq!(stream.size_hint(), (4, Some(4)));
-    h[1].complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     // All five pulled, but the iterator has not returned `None` yet.
     assert_books(counts.items(), 2, stream.in_flight(), (5, 3));
     assert_eq!(counts.calls(), 5);
     assert_eq!(stream.size_hint(), (3, Some(3)));
-    h[2].complete(2);
+    jobs.complete(2, 2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(2)));
     assert_eq!(counts.calls(), 6);
     assert_books(counts.items(), 3, stream.in_flight(), (5, 2));
     assert_eq!(stream.size_hint(), (2, Some(2)));
-    h[4].complete(4);
-    h[3].complete(3);
+    jobs.complete(4, 4);
+    jobs.complete(3, 3);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(4)));
     assert_eq!(stream.size_hint(), (1, Some(1)));
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(3)));
@@ -877,12 +812,12 @@ fn size_hint_is_in_flight_plus_the_iterators_hint_then_exact() {
 
 #[test]
 fn size_hint_keeps_an_unknown_upper_bound_until_the_iterator_ends() {
-    let counters = Counters::new();
-    let (mut gates, handles) = lazy_gates(3, &counters);
+    let jobs = Jobs::<usize>::new();
+    let mut lazy = lazy_jobs(3, &jobs);
     // `from_fn` hides the length: hint (0, None).
-    let (iter, counts) = CountingIter::new(std::iter::from_fn(move || gates.next()));
+    let (iter, counts) = CountingIter::new(std::iter::from_fn(move || lazy.next()));
     let mut stream = iter.limited_as_completed(2);
-    let complete = |i: usize| handles.borrow_mut()[i].take().unwrap().complete(i);
+    let complete = |i: usize| jobs.complete(i, i);
     assert_eq!(stream.size_hint(), (0, None));
 
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -950,18 +885,18 @@ fn size_hint_drops_an_upper_bound_that_overflows() {
 
 #[test]
 fn is_terminated_once_the_iterator_ended_and_nothing_is_in_flight() {
-    let (futures, h): (Vec<_>, Vec<_>) = (0..2).map(|_| gate::<usize>()).unzip();
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(2);
     let mut stream = iter.limited_as_completed(2);
     assert!(!stream.is_terminated());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert!(!stream.is_terminated());
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (2, 1));
     assert_eq!(counts.calls(), 3);
     assert!(!stream.is_terminated());
-    h[1].complete(1);
+    jobs.complete(1, 1);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(1)));
     assert_books(counts.items(), 2, stream.in_flight(), (2, 0));
     // Nothing is left: terminated already, and the next poll says so.
@@ -974,13 +909,13 @@ fn is_terminated_once_the_iterator_ended_and_nothing_is_in_flight() {
 
 #[test]
 fn is_terminated_is_false_while_the_iterator_has_not_returned_none() {
-    let (futures, h): (Vec<_>, Vec<_>) = (0..1).map(|_| gate::<usize>()).unzip();
-    let (iter, counts) = CountingIter::new(futures.into_iter());
+    let jobs = Jobs::<usize>::new();
+    let (iter, counts) = jobs.counted(1);
     let mut stream = iter.limited_as_completed(1);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     assert_eq!(counts.calls(), 1);
     assert!(!stream.is_terminated());
-    h[0].complete(0);
+    jobs.complete(0, 0);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_eq!(counts.calls(), 2);
     assert!(stream.is_terminated());
@@ -988,7 +923,8 @@ fn is_terminated_is_false_while_the_iterator_has_not_returned_none() {
 
 #[test]
 fn debug_shows_limit_and_in_flight() {
-    let (futures, _h): (Vec<_>, Vec<_>) = (0..5).map(|_| gate::<usize>()).unzip();
+    let jobs = Jobs::<usize>::new();
+    let futures = jobs.jobs(5);
     let mut stream = futures.limited_as_completed(3);
     let before = format!("{stream:?}");
     assert!(before.starts_with("LimitedAsCompleted"), "{before}");
@@ -1005,21 +941,21 @@ struct Opaque;
 
 #[test]
 fn debug_asks_nothing_of_the_futures_or_their_outputs() {
-    // `Gate` is not `Debug`, nor is its output `Opaque`.
-    let (futures, handles): (Vec<Gate<Opaque>>, Vec<_>) = (0..2).map(|_| gate()).unzip();
-    let mut stream = futures.limited_as_completed(2);
+    // `Job` is not `Debug`, nor is its output `Opaque`.
+    let jobs = Jobs::<Opaque>::new();
+    let mut stream = jobs.jobs(2).limited_as_completed(2);
     assert!(poll_noop(&mut stream).is_pending());
-    handles[0].complete(Opaque);
+    jobs.complete(0, Opaque);
     let text = format!("{stream:?}");
     assert!(text.contains("in_flight: 2"), "{text}");
     assert!(matches!(poll_noop(&mut stream), Poll::Ready(Some(Opaque))));
     assert!(format!("{stream:?}").contains("in_flight: 1"));
 }
 
-/// A job that is not a future itself but turns into one.
-struct Job(usize);
+/// Work that is not a future itself but turns into one.
+struct Work(usize);
 
-impl IntoFuture for Job {
+impl IntoFuture for Work {
     type Output = usize;
     type IntoFuture = Ready<usize>;
     fn into_future(self) -> Ready<usize> {
@@ -1029,14 +965,14 @@ impl IntoFuture for Job {
 
 #[test]
 fn items_need_only_be_into_future() {
-    let (iter, counts) = CountingIter::new((0..4).map(Job));
+    let (iter, counts) = CountingIter::new((0..4).map(Work));
     let mut stream: LimitedAsCompleted<_> = iter.limited_as_completed(2);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(0)));
     assert_books(counts.items(), 1, stream.in_flight(), (3, 2));
     let rest: Vec<usize> = futures::executor::block_on(stream.collect());
     assert_eq!(rest, [10, 20, 30]);
     let from_vec: Vec<usize> =
-        futures::executor::block_on(vec![Job(1), Job(2)].limited_as_completed(1).collect());
+        futures::executor::block_on(vec![Work(1), Work(2)].limited_as_completed(1).collect());
     assert_eq!(from_vec, [10, 20]);
 }
 
@@ -1048,9 +984,10 @@ fn hundred_thousand_futures_through_limit_1000_each_yielded_once() {
     // Under Miri (about a million times slower) the same shape, smaller.
     const TOTAL: usize = if cfg!(miri) { 1_000 } else { 100_000 };
     const LIMIT: usize = if cfg!(miri) { 10 } else { 1000 };
-    let counters = Counters::new();
+    let jobs = Jobs::<usize>::new();
+    let source_jobs = Rc::clone(&jobs);
     let (iter, counts) =
-        CountingIter::new((0..TOTAL).map(|i| Probe::new(i, SelfWaking::new(1, i), &counters)));
+        CountingIter::new((0..TOTAL).map(move |i| source_jobs.ready(i).self_waking(1)));
     let mut stream = iter.limited_as_completed(LIMIT);
     let mut seen = vec![false; TOTAL];
     let mut yielded = 0;
@@ -1070,9 +1007,9 @@ fn hundred_thousand_futures_through_limit_1000_each_yielded_once() {
     });
     assert_eq!(yielded, TOTAL);
     assert!(seen.iter().all(|&s| s));
-    assert_eq!(counters.peak(), LIMIT);
-    assert_eq!(counters.created(), TOTAL);
-    assert_eq!(counters.drops(), TOTAL);
-    assert_eq!(counters.polls(), 2 * TOTAL);
+    assert_eq!(jobs.peak(), LIMIT);
+    assert_eq!(jobs.created(), TOTAL);
+    assert_eq!(jobs.drops(), TOTAL);
+    assert_eq!(jobs.total_polls(), 2 * TOTAL);
     assert_eq!(counts.calls(), TOTAL + 1);
 }

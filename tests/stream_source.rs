@@ -1,116 +1,28 @@
-//! Stream sources (`LimitedAsCompletedStreamExt`): a source that is polled, never blocked on.
+//! Guarantees 1 to 4, 6 to 8 and 12 (crate docs) over stream sources
+//! (`LimitedAsCompletedStreamExt`): a source that is polled, never blocked
+//! on, never called after it ended, called again after it panicked, dropped
+//! with the stream and handed back by `into_inner`.
 
-use std::cell::{Cell, RefCell};
+mod common;
+
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::future::Future;
+use std::future::{ready, Ready};
 use std::marker::PhantomPinned;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
-use futures::channel::oneshot;
-use futures::stream::FusedStream;
-use futures::task::noop_waker_ref;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::stream::{self, FusedStream, Stream};
+use futures::StreamExt;
+use futures_test::stream::{AssertUnmoved, StreamTestExt};
+use futures_test::task::new_count_waker;
 use limited_as_completed::LimitedAsCompletedStreamExt;
+
+use common::{assert_not_impl, catch, poll_noop, Job, Jobs};
 
 // ---------------------------------------------------------------------------
 // Helpers.
-
-/// Polls `stream` once with a waker that does nothing.
-fn poll_noop<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    stream.poll_next_unpin(&mut Context::from_waker(noop_waker_ref()))
-}
-
-/// A waker that counts its wakes.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl CountingWaker {
-    fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Counters shared by every [`Job`] of a test.
-#[derive(Default)]
-struct Jobs {
-    created: Cell<usize>,
-    live: Cell<usize>,
-    peak: Cell<usize>,
-    drops: Cell<usize>,
-    polls: RefCell<Vec<usize>>,
-    senders: RefCell<Vec<Option<oneshot::Sender<u32>>>>,
-}
-
-impl Jobs {
-    fn new() -> Rc<Self> {
-        Rc::default()
-    }
-
-    /// A new job with the next id; completed with [`complete`](Self::complete).
-    fn job(self: &Rc<Self>) -> Job {
-        let (sender, receiver) = oneshot::channel();
-        let id = self.created.get();
-        self.created.set(id + 1);
-        self.live.set(self.live.get() + 1);
-        self.peak.set(self.peak.get().max(self.live.get()));
-        self.senders.borrow_mut().push(Some(sender));
-        self.polls.borrow_mut().push(0);
-        Job {
-            id,
-            receiver,
-            jobs: Rc::clone(self),
-        }
-    }
-
-    /// Completes job `id` with `value` (and wakes it if it was polled).
-    fn complete(&self, id: usize, value: u32) {
-        let sender = self.senders.borrow_mut()[id]
-            .take()
-            .expect("job completed twice");
-        sender.send(value).expect("job dropped before completion");
-    }
-
-    fn polls(&self, id: usize) -> usize {
-        self.polls.borrow()[id]
-    }
-}
-
-/// A future completed by hand through [`Jobs::complete`]; counts its polls and
-/// its drop.
-struct Job {
-    id: usize,
-    receiver: oneshot::Receiver<u32>,
-    jobs: Rc<Jobs>,
-}
-
-impl Future for Job {
-    type Output = u32;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        self.jobs.polls.borrow_mut()[self.id] += 1;
-        self.receiver
-            .poll_unpin(cx)
-            .map(|value| value.expect("sender dropped"))
-    }
-}
-
-impl Drop for Job {
-    fn drop(&mut self) {
-        self.jobs.live.set(self.jobs.live.get() - 1);
-        self.jobs.drops.set(self.jobs.drops.get() + 1);
-    }
-}
 
 struct SourceState<F> {
     queue: VecDeque<F>,
@@ -241,21 +153,25 @@ impl<F> SourceHandle<F> {
     }
 }
 
-/// Compiles only if `T` is not `Unpin` (the two impls are ambiguous for an
-/// `Unpin` type).
-trait AmbiguousIfUnpin<A> {
-    fn check() {}
+/// A ledger, and a hand-fed source of its jobs with its handle.
+type Fed = (Rc<Jobs<u32>>, Source<Job<u32>>, SourceHandle<Job<u32>>);
+
+/// A new ledger and a hand-fed source holding its first `n` jobs.
+fn fed_source(n: usize) -> Fed {
+    let jobs = Jobs::new();
+    let (src, feed) = source();
+    for _ in 0..n {
+        feed.push(jobs.job());
+    }
+    (jobs, src, feed)
 }
-impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
-impl<T: ?Sized + Unpin> AmbiguousIfUnpin<u8> for T {}
 
 // ---------------------------------------------------------------------------
 // Polled, never blocked on.
 
 #[test]
 fn pending_source_does_not_hold_back_outputs_in_flight() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(3);
     feed.push(jobs.job());
     feed.push(jobs.job());
@@ -287,18 +203,16 @@ fn pending_source_does_not_hold_back_outputs_in_flight() {
 
 #[test]
 fn source_wake_reaches_the_task_polling_the_stream() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
-    let counter = Arc::new(CountingWaker::default());
-    let waker = Waker::from(Arc::clone(&counter));
+    let (waker, counter) = new_count_waker();
     let mut cx = Context::from_waker(&waker);
 
     assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
     assert_eq!(feed.polls(), 1);
-    assert_eq!(counter.wakes(), 0);
+    assert_eq!(counter.get(), 0);
     feed.push(jobs.job());
-    assert_eq!(counter.wakes(), 1);
+    assert_eq!(counter.get(), 1);
     assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
     assert_eq!(feed.pulled(), 1);
     assert_eq!(jobs.polls(0), 1);
@@ -306,8 +220,7 @@ fn source_wake_reaches_the_task_polling_the_stream() {
 
 #[test]
 fn stream_ends_only_when_the_source_ended_and_every_future_is_done() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
     feed.push(jobs.job());
     feed.push(jobs.job());
@@ -334,8 +247,7 @@ fn stream_ends_only_when_the_source_ended_and_every_future_is_done() {
 
 #[test]
 fn finished_source_is_never_polled_again() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(4);
     feed.push(jobs.job());
     feed.close();
@@ -369,41 +281,15 @@ fn finished_source_is_never_polled_again() {
 }
 
 /// A `!Unpin` source that checks it is never moved once polled.
-struct StaysPut {
-    next: Cell<u32>,
-    end: u32,
-    address: Cell<Option<usize>>,
-    _pinned: PhantomPinned,
-}
+type StaysPut = AssertUnmoved<stream::Iter<std::vec::IntoIter<Ready<u32>>>>;
 
-impl Stream for StaysPut {
-    type Item = std::future::Ready<u32>;
-
-    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.as_ref().get_ref();
-        let here = this as *const Self as usize;
-        let first = *this.address.get().get_or_insert(here);
-        this.address.set(Some(first));
-        assert_eq!(first, here, "pinned source moved");
-        let next = this.next.get();
-        if next == this.end {
-            return Poll::Ready(None);
-        }
-        this.next.set(next + 1);
-        Poll::Ready(Some(std::future::ready(next)))
-    }
-}
+assert_not_impl!(Source<Job<u32>>: Unpin);
+assert_not_impl!(StaysPut: Unpin);
 
 #[test]
 fn source_need_not_be_unpin_and_stays_pinned_while_the_stream_moves() {
-    <Source<Job> as AmbiguousIfUnpin<_>>::check();
-    <StaysPut as AmbiguousIfUnpin<_>>::check();
-    let source = StaysPut {
-        next: Cell::new(0),
-        end: 6,
-        address: Cell::new(None),
-        _pinned: PhantomPinned,
-    };
+    let items: Vec<Ready<u32>> = (0..6).map(ready).collect();
+    let source: StaysPut = stream::iter(items).assert_unmoved();
     let stream = source.limited_as_completed(2);
     // The adaptor is Unpin whatever the source: move it between polls.
     let mut moved = vec![stream];
@@ -422,15 +308,11 @@ fn source_need_not_be_unpin_and_stays_pinned_while_the_stream_moves() {
 
 #[test]
 fn pulled_equals_yielded_plus_in_flight_after_every_poll() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
-    for _ in 0..5 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(5);
     let limit = 3;
     let mut stream = src.limited_as_completed(limit);
     let mut yielded = 0;
-    let check = |stream: &limited_as_completed::LimitedAsCompletedStream<Source<Job>>,
+    let check = |stream: &limited_as_completed::LimitedAsCompletedStream<Source<Job<u32>>>,
                  yielded: usize,
                  expect_in_flight: usize| {
         assert_eq!(feed.pulled(), yielded + stream.in_flight());
@@ -468,7 +350,7 @@ fn pulled_equals_yielded_plus_in_flight_after_every_poll() {
     feed.push(jobs.job());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     check(&stream, yielded, 3);
-    assert_eq!(jobs.created.get(), 7);
+    assert_eq!(jobs.created(), 7);
     assert_eq!(feed.pulled(), 6); // job 6 waits in the source
 
     // A job that finishes on its first poll keeps its slot until yielded.
@@ -497,19 +379,19 @@ fn pulled_equals_yielded_plus_in_flight_after_every_poll() {
 
 #[test]
 fn at_most_limit_futures_exist_at_once() {
-    let jobs = Jobs::new();
+    let jobs = Jobs::<u32>::new();
     let source_jobs = Rc::clone(&jobs);
     let limit = 4;
     let mut stream =
         futures::stream::iter((0..40).map(move |_| source_jobs.job())).limited_as_completed(limit);
     let mut outputs = vec![];
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
-    assert_eq!(jobs.live.get(), 4);
+    assert_eq!(jobs.live(), 4);
     // Complete the live jobs in a scrambled order, newest first in odd rounds.
     let mut round = 0;
     while outputs.len() < 40 {
-        let open: Vec<usize> = (0..jobs.created.get())
-            .filter(|&id| jobs.senders.borrow()[id].is_some())
+        let open: Vec<usize> = (0..jobs.created())
+            .filter(|&id| !jobs.is_completed(id))
             .collect();
         let id = if round % 2 == 1 {
             *open.last().unwrap()
@@ -522,10 +404,10 @@ fn at_most_limit_futures_exist_at_once() {
             Poll::Ready(Some(value)) => outputs.push(value),
             other => panic!("expected an output, got {other:?}"),
         }
-        assert!(jobs.live.get() <= limit);
-        assert_eq!(jobs.created.get(), (outputs.len() + limit).min(40));
+        assert!(jobs.live() <= limit);
+        assert_eq!(jobs.created(), (outputs.len() + limit).min(40));
     }
-    assert_eq!(jobs.peak.get(), limit);
+    assert_eq!(jobs.peak(), limit);
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
     outputs.sort_unstable();
     assert_eq!(outputs, (0..40).collect::<Vec<u32>>());
@@ -534,43 +416,30 @@ fn at_most_limit_futures_exist_at_once() {
 // ---------------------------------------------------------------------------
 // Fairness.
 
-/// Wakes itself on every poll and never finishes; counts its polls.
-struct SelfWaking(Rc<Cell<usize>>);
-
-impl Future for SelfWaking {
-    type Output = u32;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        self.0.set(self.0.get() + 1);
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
 #[test]
 fn self_waking_future_is_polled_at_most_once_per_poll_next() {
-    let jobs = Jobs::new();
-    let spins = Rc::new(Cell::new(0));
-    let (src, feed) = source::<futures::future::Either<SelfWaking, Job>>();
-    feed.push(futures::future::Either::Left(SelfWaking(Rc::clone(&spins))));
-    feed.push(futures::future::Either::Right(jobs.job()));
+    let jobs = Jobs::<u32>::new();
+    // Wakes itself on every poll and never finishes.
+    let spinner = Jobs::<u32>::new();
+    let (src, feed) = source();
+    feed.push(spinner.job().self_waking(usize::MAX));
+    feed.push(jobs.job());
     let mut stream = src.limited_as_completed(3);
-    let counter = Arc::new(CountingWaker::default());
-    let waker = Waker::from(Arc::clone(&counter));
+    let (waker, counter) = new_count_waker();
     let mut cx = Context::from_waker(&waker);
 
     for call in 1..=5 {
-        let wakes_before = counter.wakes();
+        let wakes_before = counter.get();
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
-        assert_eq!(spins.get(), call);
+        assert_eq!(spinner.polls(0), call);
         // It returned Pending after waking its own task, instead of spinning.
-        assert!(counter.wakes() > wakes_before);
+        assert!(counter.get() > wakes_before);
         // The job was never woken, so it was polled only once.
         assert_eq!(jobs.polls(0), 1);
     }
     jobs.complete(0, 9);
     assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(9)));
-    assert_eq!(spins.get(), 6);
+    assert_eq!(spinner.polls(0), 6);
 }
 
 // ---------------------------------------------------------------------------
@@ -578,8 +447,7 @@ fn self_waking_future_is_polled_at_most_once_per_poll_next() {
 
 #[test]
 fn panicking_source_is_called_again_on_the_next_poll() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(2);
     feed.push(jobs.job());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -588,13 +456,12 @@ fn panicking_source_is_called_again_on_the_next_poll() {
 
     feed.panic_on_next_poll();
     feed.push(jobs.job());
-    let result = catch_unwind(AssertUnwindSafe(|| poll_noop(&mut stream)));
-    let message = *result.unwrap_err().downcast::<&str>().unwrap();
+    let message = catch(|| poll_noop(&mut stream)).unwrap_err().message;
     assert_eq!(message, "source panicked");
     assert_eq!(feed.polls(), 3);
     assert_eq!(feed.pulled(), 1);
     assert_eq!(stream.in_flight(), 1);
-    assert_eq!(jobs.drops.get(), 0);
+    assert_eq!(jobs.drops(), 0);
 
     // Called again: item 1 is pulled now; job 0 was not lost.
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -611,8 +478,7 @@ fn panicking_source_is_called_again_on_the_next_poll() {
 
 #[test]
 fn source_panic_during_a_refill_keeps_the_completed_output() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
+    let (jobs, src, feed) = fed_source(0);
     let mut stream = src.limited_as_completed(1);
     feed.push(jobs.job());
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
@@ -621,7 +487,7 @@ fn source_panic_during_a_refill_keeps_the_completed_output() {
     // Job 0 completes; refilling its slot polls the source, which panics.
     jobs.complete(0, 5);
     feed.panic_on_next_poll();
-    let result = catch_unwind(AssertUnwindSafe(|| poll_noop(&mut stream)));
+    let result = catch(|| poll_noop(&mut stream));
     assert!(result.is_err());
     assert_eq!(feed.polls(), 2);
     assert_eq!(stream.in_flight(), 1); // the output, kept
@@ -637,22 +503,9 @@ fn source_panic_during_a_refill_keeps_the_completed_output() {
     assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
 }
 
-/// Counts its drops; the output of a job that finished and was not yielded.
-struct Output(Rc<Cell<usize>>);
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
 #[test]
 fn dropping_the_stream_drops_in_flight_futures_finished_outputs_and_the_source() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
-    for _ in 0..5 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(5);
     let mut stream = src.limited_as_completed(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(1, 1);
@@ -661,38 +514,34 @@ fn dropping_the_stream_drops_in_flight_futures_finished_outputs_and_the_source()
     // in the source.
     assert_eq!(feed.pulled(), 4);
     assert_eq!(stream.in_flight(), 3);
-    assert_eq!(jobs.drops.get(), 1);
-    assert_eq!(jobs.live.get(), 4);
+    assert_eq!(jobs.drops(), 1);
+    assert_eq!(jobs.live(), 4);
 
     drop(stream);
-    assert_eq!(jobs.drops.get(), 4);
+    assert_eq!(jobs.drops(), 4);
     assert!(feed.dropped());
     // Job 4 lives in the queue the test's handle shares with the source.
-    assert_eq!(jobs.live.get(), 1);
+    assert_eq!(jobs.live(), 1);
     drop(feed);
-    assert_eq!(jobs.live.get(), 0);
+    assert_eq!(jobs.live(), 0);
 
     // A finished output that was never yielded is dropped with the stream.
-    let output_drops = Rc::new(Cell::new(0));
-    let (src, feed) = source::<std::future::Ready<Output>>();
-    feed.push(std::future::ready(Output(Rc::clone(&output_drops))));
-    feed.push(std::future::ready(Output(Rc::clone(&output_drops))));
+    let outputs = Jobs::<()>::for_items(2);
+    let (src, feed) = source();
+    feed.push(ready(outputs.output(0)));
+    feed.push(ready(outputs.output(1)));
     let mut stream = src.limited_as_completed(2);
     assert!(matches!(poll_noop(&mut stream), Poll::Ready(Some(_))));
-    assert_eq!(output_drops.get(), 1);
+    assert_eq!(outputs.outputs_dropped(), 1);
     assert_eq!(stream.in_flight(), 1);
     drop(stream);
-    assert_eq!(output_drops.get(), 2);
+    assert_eq!(outputs.outputs_dropped(), 2);
     assert!(feed.dropped());
 }
 
 #[test]
 fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
-    for _ in 0..10 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(10);
     let mut stream = src.limited_as_completed(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(1, 1);
@@ -701,13 +550,10 @@ fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
 
     let mut source = stream.into_inner();
     // Jobs 0, 2 and 3 were in flight: dropped. The source is not.
-    assert_eq!(jobs.drops.get(), 4);
+    assert_eq!(jobs.drops(), 4);
     assert!(!feed.dropped());
-    let mut cx = Context::from_waker(noop_waker_ref());
-    match source.as_mut().poll_next(&mut cx) {
-        Poll::Ready(Some(job)) => assert_eq!(job.id, 4),
-        _ => panic!("the source lost its items"),
-    }
+    let next = poll_noop(&mut source).map(|job| job.map(|job| job.id()));
+    assert_eq!(next, Poll::Ready(Some(4)), "the source lost its items");
 }
 
 // ---------------------------------------------------------------------------
@@ -715,11 +561,7 @@ fn into_inner_hands_back_the_source_after_the_last_pulled_item() {
 
 #[test]
 fn limited_in_order_over_a_stream_keeps_input_order() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
-    for _ in 0..3 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(3);
     let mut stream = src.limited_in_order(3);
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
     jobs.complete(2, 2);
@@ -745,11 +587,7 @@ fn limited_in_order_over_a_stream_keeps_input_order() {
 
 #[test]
 fn size_hint_adds_in_flight_to_the_source_hint() {
-    let jobs = Jobs::new();
-    let (src, feed) = source();
-    for _ in 0..4 {
-        feed.push(jobs.job());
-    }
+    let (jobs, src, feed) = fed_source(4);
     let mut stream = src.limited_as_completed(2);
     assert_eq!(stream.size_hint(), (4, None)); // open source: no upper bound
     assert_eq!(poll_noop(&mut stream), Poll::Pending);
