@@ -84,6 +84,10 @@ struct ProbeLog {
     drops: Cell<usize>,
     /// Makes the next poll return `Ready`.
     finish: Cell<bool>,
+    /// The waker of the latest poll, if [`keep_waker`](Self::keep_waker) is
+    /// set (as a future that registers with an event source keeps it).
+    waker: core::cell::RefCell<Option<Waker>>,
+    keep_waker: Cell<bool>,
 }
 
 /// A future that counts its polls and, at each, reads the signal the wakers
@@ -107,9 +111,12 @@ impl Probe {
 impl Future for Probe {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let log = &self.log;
         log.polls.set(log.polls.get() + 1);
+        if log.keep_waker.get() {
+            *log.waker.borrow_mut() = Some(cx.waker().clone());
+        }
         log.seen.set(self.signal.load(Ordering::Relaxed));
         if log.finish.get() {
             Poll::Ready(())
@@ -220,27 +227,10 @@ fn entries(shared: &Shared, node: usize) -> usize {
     count
 }
 
-/// Makes loom see the stream's next look at the ready stack as racing with
-/// any waker's push.
-///
-/// loom 0.7 judges whether two steps race from the *last* access to a
-/// location only, and a push reads `head` before it writes it: that read
-/// hides the stream's earlier read of `head` (a read, so it never races with
-/// a read) from the push's compare-exchange, and loom never tries the push
-/// before the stream's read (tokio-rs/loom#166, #392). Measured: a model with
-/// one waker and one `take_all` ran one interleaving, never the push first.
-/// A relaxed read-modify-write that keeps the value is a write to loom, so a
-/// push that reads `head` after it races with it, and loom tries the push on
-/// both sides of it and of what follows.
-fn touch(shared: &Shared) {
-    shared.head.fetch_and(usize::MAX, Ordering::Relaxed);
-}
-
 /// One call of `poll_next` as far as waking goes: a round that polls every
 /// woken slot (a finished probe's slot is freed), then parking with `parent`
 /// as the stream does before it returns `Pending`. Returns the slots polled.
 fn poll_next(slots: &mut Slots<Probe>, parent: &Waker) -> Vec<SlotId> {
-    touch(&slots.shared);
     slots.begin_round();
     let mut polled = Vec::new();
     while let Some(id) = slots.next_woken() {
@@ -250,7 +240,6 @@ fn poll_next(slots: &mut Slots<Probe>, parent: &Waker) -> Vec<SlotId> {
             slots.release(id);
         }
     }
-    touch(&slots.shared);
     slots.park(parent);
     polled
 }
@@ -388,7 +377,6 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
         slots.shared.node(node_a).waker_ref().wake_by_ref();
         // poll_next: A completes, its slot is refilled with B, which is
         // polled once, as the stream does before it yields A's output.
-        touch(&slots.shared);
         slots.begin_round();
         let mut woken = slots.next_woken();
         if woken.is_none() {
@@ -396,7 +384,6 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
             // own wake, which therefore pushed nothing, and has not pushed
             // it yet: the wake is delivered by that push, which wakes the
             // parent. Nothing is lost; the next poll_next polls A.
-            touch(&slots.shared);
             slots.park(&parent_waker);
             thread.take().unwrap().join().unwrap();
             assert!(parent.wakes() >= 1, "the delayed push woke no parent");
@@ -420,7 +407,6 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
             replaced2.fetch_add(1, Relaxed);
         }
         assert_eq!(slots.next_woken(), None, "B polled in A's round");
-        touch(&slots.shared);
         slots.park(&parent_waker);
         if let Some(thread) = thread {
             thread.join().unwrap();
@@ -445,123 +431,6 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
         delayed.load(Relaxed)
     );
     assert!(kept > 0 && replaced > 0, "both refill paths explored");
-}
-
-// ---------------------------------------------------------------------------
-// (e) Reusing retired nodes behind one whose waker is kept forever.
-
-/// Completes the probe in `id` by its own wake, polls it in a round and frees
-/// its slot. `stale` is the thread that may hold a stale wake of the same
-/// node: if that wake claimed the node just before the own wake (which then
-/// pushed nothing) and has not pushed yet, the round finds nothing, and the
-/// thread's push delivers the wake (as in model c); it is joined then.
-fn finish_by_own_wake(
-    slots: &mut Slots<Probe>,
-    id: SlotId,
-    log: &ProbeLog,
-    parent: &Waker,
-    stale: &mut Option<thread::JoinHandle<()>>,
-) {
-    log.finish.set(true);
-    let node = node_of(slots, id);
-    slots.shared.node(node).waker_ref().wake_by_ref();
-    if poll_next(slots, parent).contains(&id) {
-        return;
-    }
-    stale
-        .take()
-        .expect("no other waker could have claimed the node")
-        .join()
-        .unwrap();
-    assert!(
-        poll_next(slots, parent).contains(&id),
-        "the own wake was lost"
-    );
-}
-
-/// Puts a new pending probe tagged `tag` into the arena (a refill).
-fn refill(
-    slots: &mut Slots<Probe>,
-    signal: &Arc<AtomicUsize>,
-    tag: usize,
-) -> (SlotId, Rc<ProbeLog>) {
-    let (probe, log) = Probe::new(signal);
-    let (id, poll) = slots.insert_and_poll(probe, tag);
-    assert!(poll.is_pending());
-    (id, log)
-}
-
-/// A's waker is kept for the whole model, so A's node, retired at the first
-/// refill, is never idle. B's waker is woken and dropped on another thread
-/// at any point. Then C and D pass through the slot, each keeping a waker
-/// until its slot is refilled, so that every refill looks for a retired node
-/// to reuse: the oldest first (A's, held: it goes to the back), then, with
-/// the loom threshold of 2, a sweep. B's node may be reused once its waker
-/// is gone and its wake taken, and never before: no occupant is ever polled
-/// by B's waker, and A's node is never handed out while its waker lives.
-#[test]
-fn retired_node_is_reused_only_once_no_waker_of_it_can_push() {
-    use std::sync::atomic::{AtomicUsize as Count, Ordering::Relaxed};
-    let reused = std::sync::Arc::new(Count::new(0));
-    let fresh = std::sync::Arc::new(Count::new(0));
-    let (reused2, fresh2) = (reused.clone(), fresh.clone());
-    check("e: node reuse behind a waker kept forever", move || {
-        let signal = Arc::new(AtomicUsize::new(0));
-        let parent = Parent::new();
-        let parent_waker = Parent::waker(&parent);
-        let (mut slots, a, log_a) = one_slot(&signal);
-        let node_a = node_of(&mut slots, a);
-        let forever = owned_waker(&mut slots, a);
-        let mut none = None;
-        finish_by_own_wake(&mut slots, a, &log_a, &parent_waker, &mut none);
-        let (b, log_b) = refill(&mut slots, &signal, 1);
-        let node_b = node_of(&mut slots, b);
-        assert_ne!(node_b, node_a, "A's node handed out while its waker lives");
-        let stale = owned_waker(&mut slots, b);
-        let mut thread = Some(thread::spawn(move || stale.wake()));
-
-        // B finishes; C takes the slot and keeps a waker until D replaces it.
-        finish_by_own_wake(&mut slots, b, &log_b, &parent_waker, &mut thread);
-        let (c, log_c) = refill(&mut slots, &signal, 2);
-        let node_c = node_of(&mut slots, c);
-        assert_ne!(node_c, node_a, "A's node handed out while its waker lives");
-        let keep_c = owned_waker(&mut slots, c);
-        let mut none = None;
-        finish_by_own_wake(&mut slots, c, &log_c, &parent_waker, &mut none);
-        let (d, log_d) = refill(&mut slots, &signal, 3);
-        let node_d = node_of(&mut slots, d);
-        assert_ne!(node_d, node_a, "A's node handed out while its waker lives");
-        drop(keep_c);
-        if node_d == node_b || node_c == node_b {
-            reused2.fetch_add(1, Relaxed);
-        } else {
-            fresh2.fetch_add(1, Relaxed);
-        }
-
-        // Whenever B's stale wake lands, it polls nothing: not C, not D.
-        if let Some(thread) = thread {
-            thread.join().unwrap();
-        }
-        assert_eq!(
-            settle(&mut slots, &parent_waker),
-            0,
-            "a stale wake polled an occupant"
-        );
-        assert_eq!(log_c.polls.get(), 2, "C polled by another's waker");
-        assert_eq!(log_d.polls.get(), 1, "D polled by another's waker");
-        assert!(
-            slots.shared.node(node_b).is_idle(),
-            "B's node still looks wakeable after its waker is gone"
-        );
-        assert!(slots.nodes() <= 4, "{} nodes for one slot", slots.nodes());
-        drop(forever);
-        drop(parent_waker);
-    });
-    let (reused, fresh) = (reused.load(Relaxed), fresh.load(Relaxed));
-    std::println!(
-        "    B's node served C or D in {reused} interleavings; both got other nodes in {fresh}"
-    );
-    assert!(reused > 0 && fresh > 0, "both reuse outcomes explored");
 }
 
 // ---------------------------------------------------------------------------
@@ -686,6 +555,192 @@ fn park_racing_a_slot_wake_always_wakes_the_parent() {
 #[test]
 fn park_racing_two_slot_wakes_always_wakes_the_parent() {
     park_racing_slot_wakes("e2: park racing two slot wakes", 2, Some(5));
+}
+
+// ---------------------------------------------------------------------------
+// (f) Reusing retired nodes behind one whose waker is kept forever.
+
+/// Completes the probe in `id` by its own wake, polls it in a round and frees
+/// its slot. `stale` is the thread that may hold a stale wake of the same
+/// node: if that wake claimed the node just before the own wake (which then
+/// pushed nothing) and has not pushed yet, the round finds nothing, and the
+/// thread's push delivers the wake (as in model c); it is joined then.
+fn finish_by_own_wake(
+    slots: &mut Slots<Probe>,
+    id: SlotId,
+    log: &ProbeLog,
+    parent: &Waker,
+    stale: &mut Option<thread::JoinHandle<()>>,
+) {
+    log.finish.set(true);
+    let node = node_of(slots, id);
+    slots.shared.node(node).waker_ref().wake_by_ref();
+    if poll_next(slots, parent).contains(&id) {
+        return;
+    }
+    stale
+        .take()
+        .expect("no other waker could have claimed the node")
+        .join()
+        .unwrap();
+    assert!(
+        poll_next(slots, parent).contains(&id),
+        "the own wake was lost"
+    );
+}
+
+/// Puts a new pending probe tagged `tag` into the arena (a refill).
+fn refill(
+    slots: &mut Slots<Probe>,
+    signal: &Arc<AtomicUsize>,
+    tag: usize,
+) -> (SlotId, Rc<ProbeLog>) {
+    let (probe, log) = Probe::new(signal);
+    let (id, poll) = slots.insert_and_poll(probe, tag);
+    assert!(poll.is_pending());
+    (id, log)
+}
+
+/// A's waker is kept for the whole model, so A's node, retired at the first
+/// refill, is never idle. B's waker is woken and dropped on another thread
+/// at any point. Then C and D pass through the slot, each keeping a waker
+/// until its slot is refilled, so that every refill looks for a retired node
+/// to reuse: the oldest first (A's, held: it goes to the back), then, with
+/// the loom threshold of 2, a sweep. B's node may be reused once its waker
+/// is gone and its wake taken, and never before: no occupant is ever polled
+/// by B's waker, and A's node is never handed out while its waker lives.
+#[test]
+fn retired_node_is_reused_only_once_no_waker_of_it_can_push() {
+    use std::sync::atomic::{AtomicUsize as Count, Ordering::Relaxed};
+    let reused = std::sync::Arc::new(Count::new(0));
+    let fresh = std::sync::Arc::new(Count::new(0));
+    let (reused2, fresh2) = (reused.clone(), fresh.clone());
+    check("f: node reuse behind a waker kept forever", move || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let parent = Parent::new();
+        let parent_waker = Parent::waker(&parent);
+        let (mut slots, a, log_a) = one_slot(&signal);
+        let node_a = node_of(&mut slots, a);
+        let forever = owned_waker(&mut slots, a);
+        let mut none = None;
+        finish_by_own_wake(&mut slots, a, &log_a, &parent_waker, &mut none);
+        let (b, log_b) = refill(&mut slots, &signal, 1);
+        let node_b = node_of(&mut slots, b);
+        assert_ne!(node_b, node_a, "A's node handed out while its waker lives");
+        let stale = owned_waker(&mut slots, b);
+        let mut thread = Some(thread::spawn(move || stale.wake()));
+
+        // B finishes; C takes the slot and keeps a waker until D replaces it.
+        finish_by_own_wake(&mut slots, b, &log_b, &parent_waker, &mut thread);
+        let (c, log_c) = refill(&mut slots, &signal, 2);
+        let node_c = node_of(&mut slots, c);
+        assert_ne!(node_c, node_a, "A's node handed out while its waker lives");
+        let keep_c = owned_waker(&mut slots, c);
+        let mut none = None;
+        finish_by_own_wake(&mut slots, c, &log_c, &parent_waker, &mut none);
+        let (d, log_d) = refill(&mut slots, &signal, 3);
+        let node_d = node_of(&mut slots, d);
+        assert_ne!(node_d, node_a, "A's node handed out while its waker lives");
+        drop(keep_c);
+        if node_d == node_b || node_c == node_b {
+            reused2.fetch_add(1, Relaxed);
+        } else {
+            fresh2.fetch_add(1, Relaxed);
+        }
+
+        // Whenever B's stale wake lands, it polls nothing: not C, not D.
+        if let Some(thread) = thread {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            settle(&mut slots, &parent_waker),
+            0,
+            "a stale wake polled an occupant"
+        );
+        assert_eq!(log_c.polls.get(), 2, "C polled by another's waker");
+        assert_eq!(log_d.polls.get(), 1, "D polled by another's waker");
+        assert!(
+            slots.shared.node(node_b).is_idle(),
+            "B's node still looks wakeable after its waker is gone"
+        );
+        assert!(slots.nodes() <= 4, "{} nodes for one slot", slots.nodes());
+        drop(forever);
+        drop(parent_waker);
+    });
+    let (reused, fresh) = (reused.load(Relaxed), fresh.load(Relaxed));
+    std::println!(
+        "    B's node served C or D in {reused} interleavings; both got other nodes in {fresh}"
+    );
+    assert!(reused > 0 && fresh > 0, "both reuse outcomes explored");
+}
+
+// ---------------------------------------------------------------------------
+// (g) A wake racing `poll_progress`, through the real completion-order core.
+
+/// Two futures in flight; another thread finishes B's event and wakes B
+/// while the stream's `poll_progress` runs. Whatever the interleaving, the
+/// wake is not lost: either that call polled B after the event, or it
+/// returned `Pending` with the parent woken (or to be woken), and the next
+/// call polls B. B is polled at most once per call, nothing is pulled, and
+/// B's output is held and comes out of the next `poll_next`.
+#[test]
+fn a_wake_racing_poll_progress_is_never_lost() {
+    use crate::cores::{AsCompletedCore, Core};
+    use std::sync::atomic::{AtomicUsize as Count, Ordering::Relaxed};
+    let in_race = std::sync::Arc::new(Count::new(0));
+    let after = std::sync::Arc::new(Count::new(0));
+    let (in_race2, after2) = (in_race.clone(), after.clone());
+    check("g: a wake racing poll_progress", move || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let (a, log_a) = Probe::new(&signal);
+        let (b, log_b) = Probe::new(&signal);
+        log_b.keep_waker.set(true);
+        let mut core: AsCompletedCore<std::vec::IntoIter<Probe>> =
+            AsCompletedCore::new(std::vec![a, b].into_iter(), 2);
+        let parent = Parent::new();
+        let parent_waker = Parent::waker(&parent);
+        let mut cx = Context::from_waker(&parent_waker);
+        assert!(core.poll_tagged(&mut cx).is_pending());
+        assert_eq!((log_a.polls.get(), log_b.polls.get()), (1, 1));
+
+        log_b.finish.set(true);
+        let waker_b = log_b.waker.borrow_mut().take().expect("B kept its waker");
+        let signal2 = Arc::clone(&signal);
+        let thread = thread::spawn(move || {
+            signal2.store(1, Ordering::Release);
+            waker_b.wake();
+        });
+        let first = core.poll_progress(&mut cx);
+        assert!(first.is_pending(), "A still runs");
+        let polled_in_race = log_b.polls.get() - 1;
+        assert!(polled_in_race <= 1, "B polled twice in one call");
+        thread.join().unwrap();
+        if polled_in_race == 1 && log_b.seen.get() == 1 {
+            // B saw its event in the racing call and finished there.
+            in_race2.fetch_add(1, Relaxed);
+        } else {
+            after2.fetch_add(1, Relaxed);
+            // Not yet seen: the parent is woken (or was, by the push), and
+            // the next call polls B.
+            assert!(parent.wakes() >= 1, "a wake racing poll_progress was lost");
+            assert!(core.poll_progress(&mut cx).is_pending());
+            assert_eq!(log_b.seen.get(), 1, "B polled without its event");
+        }
+        assert_eq!(log_b.drops.get(), 1, "B finished and was dropped");
+        assert_eq!(core.in_flight(), 2, "B's output held, A running");
+        assert_eq!(log_a.polls.get(), 1, "A polled without a wake");
+        match core.poll_tagged(&mut cx) {
+            Poll::Ready(Some((1, ()))) => {}
+            other => panic!("expected B's output, got {other:?}"),
+        }
+        drop(core);
+        drop(parent_waker);
+    });
+    let (in_race, after) = (in_race.load(Relaxed), after.load(Relaxed));
+    std::println!(
+        "    B finished in the racing call in {in_race} interleavings, in the next in {after}"
+    );
+    assert!(in_race > 0 && after > 0, "both outcomes explored");
 }
 
 // ---------------------------------------------------------------------------

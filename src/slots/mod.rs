@@ -493,6 +493,8 @@ impl<Fut: Future> Slots<Fut> {
     /// deferred from the last round come first.
     #[inline]
     pub(crate) fn begin_round(&mut self) {
+        #[cfg(loom)]
+        self.shared.loom_touch();
         self.round = self.round.wrapping_add(1);
         self.drained = false;
         let ready = core::mem::replace(&mut self.ready, self.deferred);
@@ -570,6 +572,8 @@ impl<Fut: Future> Slots<Fut> {
     /// Prepares to return `Pending`: registers `waker` as the task to wake
     /// when a slot is woken, and wakes it now if a slot is already waiting.
     pub(crate) fn park(&mut self, waker: &Waker) {
+        #[cfg(loom)]
+        self.shared.loom_touch();
         self.shared.register(waker);
         if self.deferred.head != NIL || !self.shared.is_empty() {
             waker.wake_by_ref();

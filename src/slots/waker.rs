@@ -163,6 +163,24 @@ impl Shared {
         self.head.load(Ordering::Acquire) == NIL
     }
 
+    /// Under loom only: makes loom see the stream's next look at the ready
+    /// stack as racing with any waker's push. Called as a round begins and
+    /// as the stream parks, the two places the stream looks.
+    ///
+    /// loom 0.7 judges whether two steps race from the *last* access to a
+    /// location only, and a push reads `head` before it writes it: that read
+    /// hides the stream's earlier read of `head` (a read, so it never races
+    /// with a read) from the push's compare-exchange, and loom never tries
+    /// the push before the stream's read (tokio-rs/loom#166, #392). Measured:
+    /// a model with one waker and one `take_all` ran one interleaving, never
+    /// the push first. A relaxed read-modify-write that keeps the value is a
+    /// write to loom, so a push that reads `head` after it races with it, and
+    /// loom tries the push on both sides of it and of what follows.
+    #[cfg(loom)]
+    pub(super) fn loom_touch(&self) {
+        self.head.fetch_and(usize::MAX, Ordering::Relaxed);
+    }
+
     /// Records the task to wake when a slot is woken.
     pub(super) fn register(&self, waker: &Waker) {
         self.parent.register(waker);
