@@ -62,14 +62,21 @@ pub trait LimitedAsCompletedExt: IntoIterator + Sized {
     ///
     /// Futures make progress only while the stream is polled: while the caller
     /// awaits something else between two `next()` calls, they wait too, even
-    /// if what they wait for is ready. For work that must go on meanwhile, map
-    /// items to spawned task handles; see the section on a busy consumer in
-    /// the [crate docs](crate#progress-happens-while-the-stream-is-polled).
+    /// if what they wait for is ready. Await that work through
+    /// [`progress_while`](crate::LimitedStream::progress_while) to keep them
+    /// going, or, for work that must go on with no one polling, map items to
+    /// spawned task handles; see [A busy consumer](crate#a-busy-consumer).
     ///
     /// # Panics
     ///
     /// If `limit` is 0 (pass `usize::MAX` for no bound: slots are created
-    /// only as items arrive, so that is cheap).
+    /// only as items arrive, so that is cheap). A limit from configuration
+    /// needs no panic path: parse it into a [`NonZeroUsize`] where it is read,
+    /// and pass [`NonZeroUsize::get`], which is never 0 (see the last
+    /// example).
+    ///
+    /// [`NonZeroUsize`]: core::num::NonZeroUsize
+    /// [`NonZeroUsize::get`]: core::num::NonZeroUsize::get
     ///
     /// A panic in a future or in the iterator comes out of `poll_next`. The
     /// panicking future is dropped and its slot freed; the stream stays usable,
@@ -117,6 +124,29 @@ pub trait LimitedAsCompletedExt: IntoIterator + Sized {
     ///
     /// // panics: "`limited_as_completed`: `limit` must be at least 1, got 0; ..."
     /// let _stream = [async { 1 }].limited_as_completed(0);
+    /// ```
+    ///
+    /// A limit from configuration, checked once where it is read:
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use limited_as_completed::LimitedAsCompletedExt;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// fn limit_from(setting: &str) -> Result<NonZeroUsize, String> {
+    ///     setting.parse().map_err(|e| format!("`limit = {setting}`: {e}"))
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// assert!(limit_from("0").is_err()); // rejected with a message, no panic
+    /// let limit = limit_from("8")?;
+    /// let outputs: Vec<u32> = (0..20).map(|i| async move { i })
+    ///     .limited_as_completed(limit.get())
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(outputs.len(), 20);
+    /// # Ok::<(), String>(())
+    /// # }).unwrap();
     /// ```
     #[track_caller]
     fn limited_as_completed(self, limit: usize) -> LimitedAsCompleted<Self::IntoIter>

@@ -10,12 +10,19 @@
 //!   in the iterator's order;
 //! * [`try_limited_as_completed(n)`](LimitedAsCompletedExt::try_limited_as_completed):
 //!   completion order, stopping at the first `Err` without pulling anything
-//!   more.
+//!   more;
+//! * [`try_limited_in_order(n)`](LimitedAsCompletedExt::try_limited_in_order):
+//!   input order, stopping at the first `Err` in that order.
 //!
-//! [`LimitedAsCompletedStreamExt`] adds the same three to any `Stream` of
+//! [`LimitedAsCompletedStreamExt`] adds the same four to any `Stream` of
 //! futures, which is polled, never blocked on. Every stream type has
 //! `.indexed()`, which pairs each output with its item's position in the
-//! input ([`Indexed`]).
+//! input ([`Indexed`]), and the methods of [`LimitedStream`], the surface the
+//! streams share: [`limit`](LimitedStream::limit),
+//! [`set_limit`](LimitedStream::set_limit),
+//! [`in_flight`](LimitedStream::in_flight),
+//! [`poll_progress`](LimitedStream::poll_progress) and
+//! [`progress_while`](LimitedStream::progress_while).
 //!
 //! The iterator is pulled lazily, with Python `islice` semantics: nothing
 //! before the first poll, `n` at first, then exactly one more each time a
@@ -42,17 +49,35 @@
 //! # });
 //! ```
 //!
-//! **A busy consumer stalls the futures.** The futures in flight advance only
-//! while the stream is polled. Each refill is started before an output is
-//! handed out, so `n` futures have been started whenever the caller gets one;
-//! but if the loop body then awaits something else (a write, a rate-limit
-//! sleep, another request), they wait with it: a request of several steps
-//! stops between them, a server may time out, and futures that hold what the
-//! body needs (pool connections, permits) deadlock it. `buffer_unordered` and
-//! `FuturesUnordered` behave the same. See the section on
-//! [a busy consumer](#progress-happens-while-the-stream-is-polled) for what to
-//! do, and [Sharing a client](#sharing-a-client) for items that borrow a
-//! client inside `tokio::spawn`.
+//! **A busy consumer stalls the futures, unless it uses `progress_while`.**
+//! The futures in flight advance only while the stream is polled. Each refill
+//! is started before an output is handed out, so `n` futures have been
+//! started whenever the caller gets one; but if the loop body then awaits
+//! something else (a write, a rate-limit sleep, another request), they wait
+//! with it: a request of several steps stops between them, a server may time
+//! out, and futures that hold what the body needs (pool connections, permits)
+//! deadlock it. `buffer_unordered` and `FuturesUnordered` behave the same.
+//! Awaiting the body through
+//! [`progress_while`](LimitedStream::progress_while) keeps them going, with no
+//! runtime and no spawning:
+//!
+//! ```
+//! # use futures::StreamExt;
+//! # use limited_as_completed::LimitedAsCompletedExt;
+//! # async fn fetch(id: u32) -> String { format!("page {id}") }
+//! # async fn save(_page: String) -> Result<(), std::io::Error> { Ok(()) }
+//! # futures::executor::block_on(async {
+//! let mut pages = (1..=100).map(fetch).limited_as_completed(10);
+//! while let Some(page) = pages.next().await {
+//!     pages.progress_while(save(page)).await?; // the other nine fetches go on
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! See [A busy consumer](#a-busy-consumer) for the details, and
+//! [Sharing a client](#sharing-a-client) for items that borrow a client
+//! inside `tokio::spawn`.
 //!
 //! # Guarantees
 //!
@@ -168,13 +193,13 @@
 //! # }
 //! ```
 //!
-//! # Progress happens while the stream is polled
+//! # A busy consumer
 //!
 //! A busy consumer stalls the futures in flight. The stream polls them, and
 //! the stream is polled only while the caller awaits `next()` (or otherwise
 //! polls it). The futures are started before each output is handed out, but
 //! while the loop body awaits something else they do not advance, even when
-//! what they wait for is ready; work that blocks the thread stalls them too.
+//! what they wait for is ready.
 //!
 //! ```
 //! use futures::channel::oneshot;
@@ -207,9 +232,59 @@
 //! # }).unwrap();
 //! ```
 //!
-//! To let work run in the background, map each item to a spawned task's
-//! handle: the runtime runs the task whether or not the stream is polled, and
-//! the iterator is lazy, so at most `n` tasks exist at a time:
+//! [`progress_while`](LimitedStream::progress_while) is the cure: it runs the
+//! body's work and, while that work is pending, polls the futures in flight
+//! (those woken, each once, as `poll_next` does). It pulls nothing, and the
+//! outputs that finish meanwhile wait, counted in flight, for the next
+//! `next()`. The same scenario:
+//!
+//! ```
+//! use futures::channel::oneshot;
+//! use futures::future::{self, FutureExt};
+//! use futures::StreamExt;
+//! use limited_as_completed::LimitedAsCompletedExt;
+//! use std::cell::Cell;
+//!
+//! /// The loop body's own work; here it waits once, as a write would.
+//! async fn save<T>(_output: T) {
+//!     let mut waited = false;
+//!     future::poll_fn(|cx| {
+//!         if waited {
+//!             return std::task::Poll::Ready(());
+//!         }
+//!         waited = true;
+//!         cx.waker().wake_by_ref();
+//!         std::task::Poll::Pending
+//!     })
+//!     .await
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let (go, signal) = oneshot::channel();
+//! let finished = Cell::new(false);
+//! let quick = future::ready(()).boxed_local();
+//! let slow = async {
+//!     signal.await.ok();
+//!     finished.set(true);
+//! }
+//! .boxed_local();
+//!
+//! let mut outputs = [quick, slow].into_iter().limited_as_completed(2);
+//! let output = outputs.next().await;
+//! go.send(())?;
+//! outputs.progress_while(save(output)).await; // the slow one runs meanwhile
+//! assert!(finished.get());
+//! assert_eq!(outputs.in_flight(), 1); // its output waits for `next()`
+//! # Ok::<(), ()>(())
+//! # }).unwrap();
+//! ```
+//!
+//! What it cannot do: work that blocks the thread stalls everything, and
+//! nothing advances while neither the stream nor `progress_while` is polled
+//! (between two `next()` calls outside the loop, say). For work that must run
+//! with no one polling, map each item to a spawned task's handle: the runtime
+//! runs the task whether or not the stream is polled, and the iterator is
+//! lazy, so at most `n` tasks exist at a time:
 //!
 //! ```
 //! # #[cfg(not(miri))] { // Miri has no epoll or timerfd for the runtimes
@@ -365,7 +440,7 @@
 //! (`urls.into_iter()`, `.cloned()`, indices) do.
 //!
 //! When each item must be `'static`, as when the items are spawned tasks
-//! themselves (see [above](#progress-happens-while-the-stream-is-polled)),
+//! themselves (see [A busy consumer](#a-busy-consumer)),
 //! a borrowed client will not do: give each item its own handle, an `Arc` of
 //! the client, or a clone where the client is a handle already (reqwest's
 //! and hyper-util's are: their clones share one connection pool):
