@@ -26,7 +26,9 @@
 //!   completed one at a time in a seeded pseudo-random order, each send
 //!   followed by polling by hand (noop waker) until that output comes out (or,
 //!   for `limited_in_order` and `join_all`, until nothing more is ready); ns
-//!   per completion, setup and first poll not timed. Each round times 16 384
+//!   per completion, setup and first polls not timed (the first polls go on
+//!   until the contender stops waking its task: futures-buffered polls at
+//!   most 61 futures per call). Each round times 16 384
 //!   completions (4096 in quick mode) in batches of n; at n = 65536 only the
 //!   first 4096 completions of each batch are timed (so every timed completion
 //!   meets at least 61 440 parked futures) and the rest are dropped untimed.

@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use futures::channel::oneshot::{Canceled, Receiver, Sender};
@@ -376,10 +378,23 @@ pub fn drive_parked(
 }
 
 fn drive<P: Pump>(mut pump: P, senders: Vec<Sender<u64>>, order: &[u32]) -> (Duration, Tally) {
-    let mut cx = Context::from_waker(noop_waker_ref());
     let mut tally = Tally::default();
-    pump.pump(&mut cx, NOTHING, &mut tally);
+    // Untimed first polls, until the contender stops asking to be polled
+    // again: futures-buffered polls at most 61 futures per call and wakes its
+    // task for the rest, `FuturesUnordered` wakes it after polling them all.
+    // One call with a no-op waker would leave futures-buffered's other first
+    // polls to the timed loop (issue 12).
+    for calls in 0.. {
+        assert!(calls <= senders.len() + 1, "the first polls never settle");
+        let woken = Arc::new(Woken::default());
+        let waker = Waker::from(Arc::clone(&woken));
+        pump.pump(&mut Context::from_waker(&waker), NOTHING, &mut tally);
+        if !woken.get() {
+            break;
+        }
+    }
     assert_eq!(tally.count, 0, "an output came out before any sender sent");
+    let mut cx = Context::from_waker(noop_waker_ref());
     let mut senders: Vec<Option<Sender<u64>>> = senders.into_iter().map(Some).collect();
     let start = Instant::now();
     for &i in order {
@@ -392,4 +407,24 @@ fn drive<P: Pump>(mut pump: P, senders: Vec<Sender<u64>>, order: &[u32]) -> (Dur
     drop(pump);
     drop(senders);
     (elapsed, tally)
+}
+
+/// A waker that records whether it was woken.
+#[derive(Default)]
+pub struct Woken(AtomicBool);
+
+impl Woken {
+    pub fn get(&self) -> bool {
+        self.0.load(Relaxed)
+    }
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Relaxed);
+    }
 }
