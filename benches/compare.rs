@@ -2,8 +2,9 @@
 //! (`buffer_unordered`, a `FuturesUnordered` refill loop, futures-buffered's
 //! `FuturesUnorderedBounded` fed by hand, futures-concurrency's `FutureGroup`
 //! refill loop, a tokio `Semaphore` + `join_all`, and a sequential floor) on
-//! the workloads of issue 4, and prints ns per future, the ratio of each peer
-//! to `limited_as_completed`, a memory table and the issue's targets.
+//! the workloads of issues 4 and 12, and
+//! prints ns per future, the ratio of each peer to `limited_as_completed`, a
+//! memory table and the issues' targets.
 //!
 //! A hand-rolled harness (`harness = false`), not criterion or divan: the
 //! contenders must be interleaved in one run (each round runs every contender
@@ -15,9 +16,12 @@
 //! ```sh
 //! cargo bench --bench compare               # full: every workload, more rounds (< 5 min)
 //! cargo bench --bench compare -- --quick    # or BENCH_QUICK=1: fewer rounds (< 1 min)
+//! cargo bench --bench compare -- --only "c'"     # only these: a, b, c, c', d, mem
 //! ```
 //!
-//! Other arguments (cargo passes `--bench`) are ignored. Workloads:
+//! `--probe ...` runs one contender on one workload once for callgrind (see
+//! `probe` below). Other arguments (cargo passes
+//! `--bench`) are ignored. Workloads:
 //!
 //! * (a) 100 000 `std::future::ready(i)`, limit n = 16, 256, 4096; ns per
 //!   future, under `futures::executor::block_on`.
@@ -33,6 +37,17 @@
 //!   first 4096 completions of each batch are timed (so every timed completion
 //!   meets at least 61 440 parked futures) and the rest are dropped untimed.
 //!   The floor polls the completed receiver itself.
+//! * (c') issue 12's "one-wake" conditions for (c): every item is
+//!   `async move { counter.fetch_add(1, Relaxed); rx.await.unwrap() }` (a
+//!   per-item `Arc<AtomicUsize>` clone and a oneshot receiver), limit = n =
+//!   16, 1024, 65536, all n polled once before timing; then a driver future,
+//!   joined with the consumer by `futures::future::select` on one task, sends
+//!   on one sender at a time (a fresh Fisher-Yates order per batch) and waits
+//!   until the consumer has seen that output. 2048 timed completions per round
+//!   (in batches of n when n is smaller); ns per completion; under
+//!   `futures::executor::block_on` and a tokio current-thread runtime (no
+//!   drivers). `limited_as_completed`, futures-buffered and
+//!   `buffer_unordered` only. See `compare/one_wake.rs`.
 //! * (d) 10 000 `tokio::time::sleep`s of 2 µs to 3 ms (seeded), limit 256, on
 //!   a tokio current-thread runtime; total wall ms. The sequential floor is
 //!   left out here: it would sleep the sum of the durations, about 15 s.
@@ -44,6 +59,10 @@
 mod contenders;
 #[path = "compare/counting.rs"]
 mod counting;
+#[path = "compare/one_wake.rs"]
+mod one_wake;
+#[path = "compare/valgrind.rs"]
+mod valgrind;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -55,6 +74,7 @@ use futures::executor::block_on;
 
 use contenders::{drive_parked, run, Contender, Tally, YieldOnce};
 use counting::{measure, Counting};
+use one_wake::{Driver, Item};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -72,37 +92,62 @@ const TIMERS: usize = 10_000;
 const TIMER_LIMIT: usize = 256;
 /// The seed of every pseudo-random sequence.
 const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+/// Parked futures (= limit) in the one-wake rows.
+const LIMITS_ONE_WAKE: [usize; 3] = [16, 1024, 65536];
+/// Timed completions per one-wake row and round (in batches of n if n is
+/// smaller).
+const ONE_WAKE_COMPLETIONS: usize = 2048;
 
 struct Config {
     quick: bool,
+    /// `--only a,b,c,c',d,e,mem`: run only these workloads (all if `None`).
+    only: Option<Vec<String>>,
     rounds_ab: usize,
     rounds_c: usize,
     rounds_d: usize,
+    rounds_one_wake: usize,
     /// Completions per (c) row and round, before the `PARKED_CAP` cap.
     completions_c: usize,
 }
 
 impl Config {
     fn from_env() -> Self {
-        let flag = std::env::args().skip(1).any(|a| a == "--quick");
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let flag = args.iter().any(|a| a == "--quick");
         let env = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let only = args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|at| args.get(at + 1))
+            .map(|list| list.split(',').map(str::to_owned).collect());
         if flag || env {
             Config {
                 quick: true,
+                only,
                 rounds_ab: 7,
                 rounds_c: 5,
                 rounds_d: 5,
+                rounds_one_wake: 3,
                 completions_c: 4096,
             }
         } else {
             Config {
                 quick: false,
+                only,
                 rounds_ab: 21,
                 rounds_c: 11,
                 rounds_d: 15,
+                rounds_one_wake: 11,
                 completions_c: 16384,
             }
         }
+    }
+
+    /// Whether workload `key` (`a`, `b`, `c`, `c'`, `d`, `e`, `mem`) runs.
+    fn runs(&self, key: &str) -> bool {
+        self.only
+            .as_ref()
+            .map_or(true, |only| only.iter().any(|k| k == key))
     }
 }
 
@@ -112,6 +157,8 @@ enum Workload {
     YieldOnce,
     Parked,
     Timers,
+    /// Issue 12's conditions for (c), under the given executor.
+    OneWake(Driver),
 }
 
 struct Row {
@@ -120,7 +167,7 @@ struct Row {
     label: String,
     unit: &'static str,
     /// Median per contender, in `Contender::ALL` order; `None` if not run.
-    medians: [Option<f64>; 8],
+    medians: Medians,
 }
 
 impl Row {
@@ -134,12 +181,17 @@ fn index(c: Contender) -> usize {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--probe") {
+        probe(&args[at + 1..]);
+        return;
+    }
     let config = Config::from_env();
     let started = Instant::now();
     print_header(&config);
 
     let mut rows = Vec::new();
-    for &limit in &LIMITS_AB {
+    for &limit in LIMITS_AB.iter().filter(|_| config.runs("a")) {
         progress(&format!("(a) ready, n = {limit}"));
         let medians = bench_block_on(config.rounds_ab, limit, || {
             (0..black_box(ITEMS) as u64).map(std::future::ready)
@@ -152,7 +204,7 @@ fn main() {
             medians,
         });
     }
-    for &limit in &LIMITS_AB {
+    for &limit in LIMITS_AB.iter().filter(|_| config.runs("b")) {
         progress(&format!("(b) yield once, n = {limit}"));
         let medians = bench_block_on(config.rounds_ab, limit, || {
             (0..black_box(ITEMS) as u64).map(YieldOnce::new)
@@ -165,7 +217,7 @@ fn main() {
             medians,
         });
     }
-    for &limit in &LIMITS_C {
+    for &limit in LIMITS_C.iter().filter(|_| config.runs("c")) {
         progress(&format!("(c) parked on oneshots, n = {limit}"));
         let medians = bench_parked(config.rounds_c, limit, config.completions_c);
         rows.push(Row {
@@ -176,22 +228,47 @@ fn main() {
             medians,
         });
     }
-    progress("(d) timers");
-    rows.push(Row {
-        workload: Workload::Timers,
-        limit: TIMER_LIMIT,
-        label: format!("(d) timers, n={TIMER_LIMIT}"),
-        unit: "ms total",
-        medians: bench_timers(config.rounds_d),
-    });
+    let current_thread = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio current-thread runtime");
+    for driver in [Driver::BlockOn, Driver::TokioCt] {
+        for &n in LIMITS_ONE_WAKE.iter().filter(|_| config.runs("c'")) {
+            progress(&format!("(c') one-wake, {}, n = {n}", driver.label()));
+            let medians = bench_one_wake(config.rounds_one_wake, n, driver, &current_thread);
+            rows.push(Row {
+                workload: Workload::OneWake(driver),
+                limit: n,
+                label: format!("(c') {}, n={n}", driver.label()),
+                unit: "ns/completion",
+                medians,
+            });
+        }
+    }
+    drop(current_thread);
+    if config.runs("d") {
+        progress("(d) timers");
+        rows.push(Row {
+            workload: Workload::Timers,
+            limit: TIMER_LIMIT,
+            label: format!("(d) timers, n={TIMER_LIMIT}"),
+            unit: "ms total",
+            medians: bench_timers(config.rounds_d),
+        });
+    }
 
-    progress("memory");
-    let memory = bench_memory();
+    let memory = config.runs("mem").then(|| {
+        progress("memory");
+        bench_memory()
+    });
 
     print_times(&rows);
     print_ratios(&rows);
-    print_memory(&memory);
-    print_targets(&rows, &memory);
+    if let Some(memory) = &memory {
+        print_memory(memory);
+    }
+    print_targets(&rows, memory.as_ref());
+    println!();
+    print_targets_issue12(&rows);
     println!();
     println!(
         "finished in {:.1} s ({} mode)",
@@ -215,10 +292,16 @@ fn check(c: Contender, got: Tally, expected: Tally, what: &str) {
     );
 }
 
-/// The order of the contenders in round `round`: `Contender::ALL` rotated.
+/// The order of the contenders in round `round`: `Contender::GENERIC`
+/// rotated.
 fn rotation(round: usize) -> impl Iterator<Item = Contender> {
-    let n = Contender::ALL.len();
-    (0..n).map(move |k| Contender::ALL[(round + k) % n])
+    rotate(&Contender::GENERIC, round)
+}
+
+/// `contenders` rotated by `round`.
+fn rotate(contenders: &[Contender], round: usize) -> impl Iterator<Item = Contender> + '_ {
+    let n = contenders.len();
+    (0..n).map(move |k| contenders[(round + k) % n])
 }
 
 fn median(samples: &mut [f64]) -> Option<f64> {
@@ -234,8 +317,11 @@ fn median(samples: &mut [f64]) -> Option<f64> {
     })
 }
 
-fn medians_of(mut samples: Vec<Vec<f64>>) -> [Option<f64>; 8] {
-    let mut out = [None; 8];
+/// One median per contender of `Contender::ALL`.
+type Medians = [Option<f64>; Contender::ALL.len()];
+
+fn medians_of(mut samples: Vec<Vec<f64>>) -> Medians {
+    let mut out = [None; Contender::ALL.len()];
     for (slot, s) in out.iter_mut().zip(samples.iter_mut()) {
         *slot = median(s);
     }
@@ -243,7 +329,7 @@ fn medians_of(mut samples: Vec<Vec<f64>>) -> [Option<f64>; 8] {
 }
 
 /// Workloads (a) and (b): ns per future under `block_on`.
-fn bench_block_on<I, F>(rounds: usize, limit: usize, make: impl Fn() -> I) -> [Option<f64>; 8]
+fn bench_block_on<I, F>(rounds: usize, limit: usize, make: impl Fn() -> I) -> Medians
 where
     I: Iterator<Item = F>,
     F: Future<Output = u64>,
@@ -302,7 +388,7 @@ fn expected_parked(c: Contender, n: usize, order: &[u32]) -> Tally {
 }
 
 /// Workload (c): ns per completion.
-fn bench_parked(rounds: usize, n: usize, completions: usize) -> [Option<f64>; 8] {
+fn bench_parked(rounds: usize, n: usize, completions: usize) -> Medians {
     let timed = n.min(PARKED_CAP);
     let batches = (completions / timed).max(1);
     let mut rng = XorShift(SEED ^ n as u64);
@@ -334,8 +420,137 @@ fn bench_parked(rounds: usize, n: usize, completions: usize) -> [Option<f64>; 8]
     medians_of(samples)
 }
 
+/// The one-wake rows (issue 12's conditions for (c)): ns per completion.
+/// Each round draws fresh Fisher-Yates orders, the same for every contender
+/// of the round.
+fn bench_one_wake(
+    rounds: usize,
+    n: usize,
+    driver: Driver,
+    runtime: &tokio::runtime::Runtime,
+) -> Medians {
+    let per_batch = n.min(ONE_WAKE_COMPLETIONS);
+    let batches = ONE_WAKE_COMPLETIONS / per_batch;
+    let mut rng = XorShift(SEED ^ (n as u64) << 1 ^ driver as u64);
+    let mut samples = vec![Vec::new(); Contender::ALL.len()];
+    for round in 0..rounds {
+        let orders: Vec<Vec<u32>> = (0..batches)
+            .map(|_| one_wake::shuffled(&mut rng, n, per_batch))
+            .collect();
+        for c in rotate(&one_wake::CONTENDERS, round) {
+            let mut total = Duration::ZERO;
+            for order in &orders {
+                let (elapsed, tally) =
+                    one_wake::run_batch(c, Item::Issue, driver, runtime, n, order);
+                check(c, tally, sent(order), "the one-wake rows");
+                total += elapsed;
+            }
+            samples[index(c)].push(total.as_nanos() as f64 / (batches * per_batch) as f64);
+        }
+    }
+    medians_of(samples)
+}
+
+/// The tally of the outputs of `order`'s senders, which send their index.
+fn sent(order: &[u32]) -> Tally {
+    Tally {
+        count: order.len(),
+        sum: order.iter().map(|&i| u64::from(i)).sum(),
+    }
+}
+
+/// `--probe`: runs one contender on one workload once, untimed but bracketed
+/// by callgrind client requests, for `benches/cachegrind.sh`:
+///
+/// ```text
+/// --probe one-wake <contender> <item> <driver> <n> [<completions>]
+///     item: issue | small | receiver;  driver: hand | block_on | tokio_ct
+///     (receiver + hand is workload (c)'s item and driver)
+/// --probe parked <contender> <n>
+///     workload (c) itself, one batch (`contenders::drive_parked`)
+/// ```
+///
+/// `contender` is a column label: `as_completed`, `fut-buffered` or
+/// `buffer_unord` (any for `parked`). One untimed warm-up run goes
+/// first; then every measured region is reported to callgrind (zeroed at its
+/// start, dumped at its end), and the number of completions measured is
+/// printed.
+fn probe(args: &[String]) {
+    let usage = "usage: --probe one-wake <contender> <issue|small|receiver> \
+                 <hand|block_on|tokio_ct> <n> [<completions>] | \
+                 --probe parked <contender> <n>";
+    let contender = |s: &str| {
+        Contender::ALL
+            .into_iter()
+            .find(|c| c.label() == s)
+            .unwrap_or_else(|| panic!("unknown contender {s:?}; {usage}"))
+    };
+    let number = |s: Option<&String>, default: usize| {
+        s.map_or(default, |s| s.parse().unwrap_or_else(|_| panic!("{usage}")))
+    };
+    match args.first().map(String::as_str) {
+        Some("one-wake") if args.len() >= 5 => {
+            let c = contender(&args[1]);
+            let item = Item::parse(&args[2]).unwrap_or_else(|| panic!("{usage}"));
+            let driver = Driver::parse(&args[3]).unwrap_or_else(|| panic!("{usage}"));
+            let n = number(args.get(4), 0);
+            let completions = number(args.get(5), ONE_WAKE_COMPLETIONS);
+            let per_batch = n.min(completions);
+            let batches = completions / per_batch;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("tokio current-thread runtime");
+            let mut rng = XorShift(SEED);
+            let warm = one_wake::shuffled(&mut rng, n, per_batch);
+            let (_, tally) = one_wake::run_batch(c, item, driver, &runtime, n, &warm);
+            check(c, tally, sent(&warm), "the probe's warm-up");
+            valgrind::enable();
+            let mut total = Duration::ZERO;
+            for _ in 0..batches {
+                let order = one_wake::shuffled(&mut rng, n, per_batch);
+                let (elapsed, tally) = one_wake::run_batch(c, item, driver, &runtime, n, &order);
+                check(c, tally, sent(&order), "the probe");
+                total += elapsed;
+            }
+            let (issue, small) = one_wake::item_sizes();
+            let completions = batches * per_batch;
+            println!(
+                "probe one-wake {} item={:?} driver={} n={n} completions={completions} \
+                 {:.1} ns/completion (future bytes: issue {issue}, small {small})",
+                c.label(),
+                item,
+                driver.label(),
+                total.as_nanos() as f64 / completions as f64
+            );
+        }
+        Some("parked") if args.len() >= 3 => {
+            let c = contender(&args[1]);
+            let n = number(args.get(2), 0);
+            let timed = n.min(PARKED_CAP);
+            let mut rng = XorShift(SEED ^ n as u64);
+            let batch = |rng: &mut XorShift| {
+                let order = one_wake::shuffled(rng, n, timed);
+                let (senders, receivers): (Vec<_>, Vec<_>) =
+                    (0..n).map(|_| oneshot::channel::<u64>()).unzip();
+                let (elapsed, tally) = drive_parked(c, receivers, senders, &order);
+                check(c, tally, expected_parked(c, n, &order), "the probe");
+                elapsed
+            };
+            batch(&mut rng);
+            valgrind::enable();
+            let elapsed = batch(&mut rng);
+            println!(
+                "probe parked {} n={n} completions={timed} {:.1} ns/completion",
+                c.label(),
+                elapsed.as_nanos() as f64 / timed as f64
+            );
+        }
+        _ => panic!("{usage}"),
+    }
+}
+
 /// Workload (d): total wall ms on a tokio current-thread runtime.
-fn bench_timers(rounds: usize) -> [Option<f64>; 8] {
+fn bench_timers(rounds: usize) -> Medians {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -376,7 +591,7 @@ const HUGE_ITEMS: usize = 10;
 fn bench_memory() -> Memory {
     let mut at_4096 = Vec::new();
     let mut huge_limit = Vec::new();
-    for c in Contender::ALL {
+    for c in Contender::GENERIC {
         let (tally, usage) =
             measure(|| block_on(run(c, (0..ITEMS as u64).map(std::future::ready), 4096)));
         check(
@@ -429,10 +644,11 @@ fn print_header(config: &Config) {
     println!("command: {}", command.join(" "));
     println!("cores:   {cores} (available parallelism)");
     println!(
-        "mode:    {} (rounds: (a)/(b) {}, (c) {}, (d) {}; medians over rounds, contenders interleaved in a rotating order)",
+        "mode:    {} (rounds: (a)/(b) {}, (c) {}, (c') {}, (d) {}; medians over rounds, contenders interleaved in a rotating order)",
         if config.quick { "quick" } else { "full" },
         config.rounds_ab,
         config.rounds_c,
+        config.rounds_one_wake,
         config.rounds_d
     );
     println!();
@@ -515,7 +731,7 @@ fn print_memory(memory: &Memory) {
         format!("(a) {ITEMS} ready, n=4096"),
         format!("limit 1<<20, {HUGE_ITEMS} ready items")
     );
-    for (i, c) in Contender::ALL.into_iter().enumerate() {
+    for (i, c) in Contender::GENERIC.into_iter().enumerate() {
         let (a, h) = (memory.at_4096[i], memory.huge_limit[i]);
         println!(
             "{:<COL_WIDTH$} {:>16.4} {:>16} {:>18} {:>18}",
@@ -537,7 +753,7 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-fn print_targets(rows: &[Row], memory: &Memory) {
+fn print_targets(rows: &[Row], memory: Option<&Memory>) {
     println!("== issue 4 targets (same-run ratios) ==");
     let ours = |r: &Row| r.get(Contender::AsCompleted).unwrap_or(f64::NAN);
     for row in rows {
@@ -563,7 +779,7 @@ fn print_targets(rows: &[Row], memory: &Memory) {
                     verdict(ratio <= 1.1)
                 );
             }
-            Workload::Parked => {}
+            Workload::Parked | Workload::OneWake(_) => {}
             Workload::Timers => {
                 let fastest = [
                     Contender::BufferUnordered,
@@ -597,6 +813,9 @@ fn print_targets(rows: &[Row], memory: &Memory) {
             verdict(ratio <= 1.6)
         );
     }
+    let Some(memory) = memory else {
+        return;
+    };
     let ours_memory = index(Contender::AsCompleted);
     let per_future = memory.at_4096[ours_memory].allocs as f64 / ITEMS as f64;
     println!(
@@ -610,4 +829,57 @@ fn print_targets(rows: &[Row], memory: &Memory) {
         "memory, limit 1<<20",
         verdict(peak < 16 * 1024)
     );
+}
+
+/// Issue 12's targets (its item 3), as same-run ratios. Printed so that the
+/// next engine change can be judged on them; no target is asserted.
+fn print_targets_issue12(rows: &[Row]) {
+    println!("== issue 12 targets (same-run ratios) ==");
+    let ours = |r: &Row| r.get(Contender::AsCompleted).unwrap_or(f64::NAN);
+    let of = |r: &Row, c: Contender| r.get(c).unwrap_or(f64::NAN);
+    for row in rows {
+        match row.workload {
+            Workload::Ready | Workload::YieldOnce => {
+                let bound = if row.workload == Workload::Ready {
+                    0.35
+                } else {
+                    0.55
+                };
+                let ratio = ours(row) / of(row, Contender::FuturesBuffered);
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / fut-buffered = {ratio:.2}  (target <= {bound})  {}",
+                    row.label,
+                    verdict(ratio <= bound)
+                );
+            }
+            Workload::OneWake(_) => {
+                let buffered = ours(row) / of(row, Contender::FuturesBuffered);
+                let unordered = ours(row) / of(row, Contender::BufferUnordered);
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / fut-buffered = {buffered:.2}  (target <= 1.0)  {};  \
+                     / buffer_unord = {unordered:.2}  (target <= 1.0)  {}",
+                    row.label,
+                    verdict(buffered <= 1.0),
+                    verdict(unordered <= 1.0)
+                );
+            }
+            Workload::Parked | Workload::Timers => {}
+        }
+    }
+    let find = |w: Workload, n: usize| {
+        rows.iter()
+            .find(|r| r.workload == w && r.limit == n)
+            .map(ours)
+    };
+    for driver in [Driver::BlockOn, Driver::TokioCt] {
+        let w = Workload::OneWake(driver);
+        if let (Some(small), Some(large)) = (find(w, 16), find(w, 65536)) {
+            let ratio = large / small;
+            println!(
+                "{:<LABEL_WIDTH$} as_completed n=65536 / n=16 = {ratio:.2}  (target <= 1.3)  {}",
+                format!("(c') {} growth", driver.label()),
+                verdict(ratio <= 1.3)
+            );
+        }
+    }
 }

@@ -18,6 +18,8 @@ use futures_concurrency::future::FutureGroup;
 use limited_as_completed::LimitedAsCompletedExt;
 use tokio::sync::Semaphore;
 
+use crate::valgrind;
+
 /// One way to run an iterator of futures with at most `limit` at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Contender {
@@ -43,7 +45,21 @@ pub enum Contender {
 }
 
 impl Contender {
+    /// Every contender, in column order.
     pub const ALL: [Contender; 8] = [
+        Contender::AsCompleted,
+        Contender::InOrder,
+        Contender::BufferUnordered,
+        Contender::FuturesUnordered,
+        Contender::FuturesBuffered,
+        Contender::FutureGroup,
+        Contender::SemaphoreJoinAll,
+        Contender::Sequential,
+    ];
+
+    /// The contenders that run any iterator of futures: workloads (a) to (d)
+    /// and the memory table.
+    pub const GENERIC: [Contender; 8] = [
         Contender::AsCompleted,
         Contender::InOrder,
         Contender::BufferUnordered,
@@ -117,29 +133,44 @@ impl Tally {
 
 /// Runs every future of `items`, at most `limit` at once, the way `contender`
 /// does, and tallies the outputs.
-pub async fn run<I, F>(contender: Contender, mut items: I, limit: usize) -> Tally
+pub async fn run<I, F>(contender: Contender, items: I, limit: usize) -> Tally
 where
     I: Iterator<Item = F>,
     F: Future<Output = u64>,
 {
     let mut tally = Tally::default();
+    run_with(contender, items, limit, |v| tally.add(v)).await;
+    tally
+}
+
+/// Runs every future of `items`, at most `limit` at once, the way `contender`
+/// does, and hands each output to `each` as it comes out.
+pub async fn run_with<I, F>(
+    contender: Contender,
+    mut items: I,
+    limit: usize,
+    mut each: impl FnMut(u64),
+) where
+    I: Iterator<Item = F>,
+    F: Future<Output = u64>,
+{
     match contender {
         Contender::AsCompleted => {
             let mut stream = items.limited_as_completed(limit);
             while let Some(v) = stream.next().await {
-                tally.add(v);
+                each(v);
             }
         }
         Contender::InOrder => {
             let mut stream = items.limited_in_order(limit);
             while let Some(v) = stream.next().await {
-                tally.add(v);
+                each(v);
             }
         }
         Contender::BufferUnordered => {
             let mut stream = futures::stream::iter(items).buffer_unordered(limit);
             while let Some(v) = stream.next().await {
-                tally.add(v);
+                each(v);
             }
         }
         Contender::FuturesUnordered => {
@@ -149,7 +180,7 @@ where
                 if let Some(f) = items.next() {
                     set.push(f);
                 }
-                tally.add(v);
+                each(v);
             }
         }
         Contender::FuturesBuffered => {
@@ -161,7 +192,7 @@ where
                 if let Some(f) = items.next() {
                     set.push(f);
                 }
-                tally.add(v);
+                each(v);
             }
         }
         Contender::FutureGroup => {
@@ -173,7 +204,7 @@ where
                 if let Some(f) = items.next() {
                     group.insert(f);
                 }
-                tally.add(v);
+                each(v);
             }
         }
         Contender::SemaphoreJoinAll => {
@@ -185,16 +216,15 @@ where
             }))
             .await;
             for v in outputs {
-                tally.add(v);
+                each(v);
             }
         }
         Contender::Sequential => {
             for f in items {
-                tally.add(f.await);
+                each(f.await);
             }
         }
     }
-    tally
 }
 
 /// Workload (b)'s future: wakes its own task and returns `Pending` once,
@@ -396,6 +426,7 @@ fn drive<P: Pump>(mut pump: P, senders: Vec<Sender<u64>>, order: &[u32]) -> (Dur
     assert_eq!(tally.count, 0, "an output came out before any sender sent");
     let mut cx = Context::from_waker(noop_waker_ref());
     let mut senders: Vec<Option<Sender<u64>>> = senders.into_iter().map(Some).collect();
+    valgrind::start();
     let start = Instant::now();
     for &i in order {
         let sender = senders[i as usize].take().expect("index sent twice");
@@ -403,6 +434,7 @@ fn drive<P: Pump>(mut pump: P, senders: Vec<Sender<u64>>, order: &[u32]) -> (Dur
         pump.pump(&mut cx, u64::from(i), &mut tally);
     }
     let elapsed = start.elapsed();
+    valgrind::stop();
     // Dropping the rest (in-flight futures, unsent senders) is not timed.
     drop(pump);
     drop(senders);
