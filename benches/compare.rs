@@ -1,8 +1,8 @@
 //! Compares `limited_as_completed` and `limited_in_order` with their peers
 //! (`buffer_unordered`, a `FuturesUnordered` refill loop, futures-buffered's
 //! `FuturesUnorderedBounded` fed by hand, futures-concurrency's `FutureGroup`
-//! refill loop, a tokio `Semaphore` + `join_all`, and a sequential floor) on
-//! the workloads of issues 4 and 12, and
+//! refill loop, a tokio `Semaphore` + `join_all`, a sequential floor, and for
+//! (e) a tokio `JoinSet` refill loop) on the workloads of issues 4 and 12, and
 //! prints ns per future, the ratio of each peer to `limited_as_completed`, a
 //! memory table and the issues' targets.
 //!
@@ -16,7 +16,7 @@
 //! ```sh
 //! cargo bench --bench compare               # full: every workload, more rounds (< 5 min)
 //! cargo bench --bench compare -- --quick    # or BENCH_QUICK=1: fewer rounds (< 1 min)
-//! cargo bench --bench compare -- --only "c'"     # only these: a, b, c, c', d, mem
+//! cargo bench --bench compare -- --only "c',e"   # only these: a, b, c, c', d, e, mem
 //! ```
 //!
 //! `--probe ...` runs one contender on one workload once for callgrind (see
@@ -51,6 +51,13 @@
 //! * (d) 10 000 `tokio::time::sleep`s of 2 µs to 3 ms (seeded), limit 256, on
 //!   a tokio current-thread runtime; total wall ms. The sequential floor is
 //!   left out here: it would sleep the sum of the durations, about 15 s.
+//! * (e) 100 000 items, each spawning `async move { i }` on a 2-worker tokio
+//!   multi-thread runtime when it is pulled (in the iterator's `map`) and
+//!   awaiting its `JoinHandle`, limit 64 and 4096; the contender runs under
+//!   `futures::executor::block_on` on the main thread. ns per item, wall
+//!   time. Contenders: `limited_as_completed`, futures-buffered,
+//!   `buffer_unordered`, `FuturesUnordered`, and a tokio `JoinSet` refill
+//!   loop. See `compare/spawned.rs`.
 //!
 //! Every run's outputs are counted and summed and checked against the expected
 //! values, so a contender that loses or duplicates outputs panics the bench.
@@ -61,6 +68,8 @@ mod contenders;
 mod counting;
 #[path = "compare/one_wake.rs"]
 mod one_wake;
+#[path = "compare/spawned.rs"]
+mod spawned;
 #[path = "compare/valgrind.rs"]
 mod valgrind;
 
@@ -97,6 +106,9 @@ const LIMITS_ONE_WAKE: [usize; 3] = [16, 1024, 65536];
 /// Timed completions per one-wake row and round (in batches of n if n is
 /// smaller).
 const ONE_WAKE_COMPLETIONS: usize = 2048;
+/// Spawned tasks in (e), and the limits.
+const ITEMS_E: usize = 100_000;
+const LIMITS_E: [usize; 2] = [64, 4096];
 
 struct Config {
     quick: bool,
@@ -106,6 +118,7 @@ struct Config {
     rounds_c: usize,
     rounds_d: usize,
     rounds_one_wake: usize,
+    rounds_e: usize,
     /// Completions per (c) row and round, before the `PARKED_CAP` cap.
     completions_c: usize,
 }
@@ -128,6 +141,7 @@ impl Config {
                 rounds_c: 5,
                 rounds_d: 5,
                 rounds_one_wake: 3,
+                rounds_e: 3,
                 completions_c: 4096,
             }
         } else {
@@ -138,6 +152,7 @@ impl Config {
                 rounds_c: 11,
                 rounds_d: 15,
                 rounds_one_wake: 11,
+                rounds_e: 9,
                 completions_c: 16384,
             }
         }
@@ -159,6 +174,8 @@ enum Workload {
     Timers,
     /// Issue 12's conditions for (c), under the given executor.
     OneWake(Driver),
+    /// (e): spawned tasks.
+    Spawned,
 }
 
 struct Row {
@@ -255,6 +272,19 @@ fn main() {
             medians: bench_timers(config.rounds_d),
         });
     }
+    let workers = spawned::runtime();
+    for &limit in LIMITS_E.iter().filter(|_| config.runs("e")) {
+        progress(&format!("(e) spawned tasks, n = {limit}"));
+        let medians = bench_spawned(config.rounds_e, limit, workers.handle());
+        rows.push(Row {
+            workload: Workload::Spawned,
+            limit,
+            label: format!("(e) spawned, n={limit}"),
+            unit: "ns/item",
+            medians,
+        });
+    }
+    drop(workers);
 
     let memory = config.runs("mem").then(|| {
         progress("memory");
@@ -459,6 +489,25 @@ fn sent(order: &[u32]) -> Tally {
     }
 }
 
+/// Workload (e): ns per spawned item.
+fn bench_spawned(rounds: usize, limit: usize, handle: &tokio::runtime::Handle) -> Medians {
+    let expected = Tally::of_range(ITEMS_E);
+    // Warm-up: the workers start, the allocator's caches fill.
+    for c in spawned::CONTENDERS {
+        let (_, tally) = spawned::run_spawned(c, handle, ITEMS_E / 10, limit);
+        check(c, tally, Tally::of_range(ITEMS_E / 10), "the (e) warm-up");
+    }
+    let mut samples = vec![Vec::new(); Contender::ALL.len()];
+    for round in 0..rounds {
+        for c in rotate(&spawned::CONTENDERS, round) {
+            let (elapsed, tally) = spawned::run_spawned(c, handle, ITEMS_E, limit);
+            check(c, tally, expected, "workload (e)");
+            samples[index(c)].push(elapsed.as_nanos() as f64 / ITEMS_E as f64);
+        }
+    }
+    medians_of(samples)
+}
+
 /// `--probe`: runs one contender on one workload once, untimed but bracketed
 /// by callgrind client requests, for `benches/cachegrind.sh`:
 ///
@@ -468,17 +517,19 @@ fn sent(order: &[u32]) -> Tally {
 ///     (receiver + hand is workload (c)'s item and driver)
 /// --probe parked <contender> <n>
 ///     workload (c) itself, one batch (`contenders::drive_parked`)
+/// --probe spawned <contender> <limit> [<items>]
 /// ```
 ///
-/// `contender` is a column label: `as_completed`, `fut-buffered` or
-/// `buffer_unord` (any for `parked`). One untimed warm-up run goes
+/// `contender` is a column label: `as_completed`, `fut-buffered`,
+/// `buffer_unord`, `FuturesUnord` or `JoinSet`. One untimed warm-up run goes
 /// first; then every measured region is reported to callgrind (zeroed at its
 /// start, dumped at its end), and the number of completions measured is
 /// printed.
 fn probe(args: &[String]) {
     let usage = "usage: --probe one-wake <contender> <issue|small|receiver> \
                  <hand|block_on|tokio_ct> <n> [<completions>] | \
-                 --probe parked <contender> <n>";
+                 --probe parked <contender> <n> | \
+                 --probe spawned <contender> <limit> [<items>]";
     let contender = |s: &str| {
         Contender::ALL
             .into_iter()
@@ -543,6 +594,35 @@ fn probe(args: &[String]) {
                 "probe parked {} n={n} completions={timed} {:.1} ns/completion",
                 c.label(),
                 elapsed.as_nanos() as f64 / timed as f64
+            );
+        }
+        Some("spawned") if args.len() >= 3 => {
+            let c = contender(&args[1]);
+            let limit = number(args.get(2), 0);
+            let items = number(args.get(3), ITEMS_E);
+            let workers = spawned::runtime();
+            let (_, tally) = spawned::run_spawned(c, workers.handle(), items / 10, limit);
+            check(c, tally, Tally::of_range(items / 10), "the probe's warm-up");
+            valgrind::enable();
+            let p = spawned::probe(c, workers.handle(), items, limit);
+            check(c, p.tally, Tally::of_range(items), "the probe");
+            let per_item = |v: u64| v as f64 / items as f64;
+            let or_na = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+            println!(
+                "probe spawned {} limit={limit} completions={items} {:.1} ns/item; \
+                 JoinHandle polls/item {}, ready at first poll {}; \
+                 main thread: cpu {:.0} ns/item, runnable-waiting {:.0} ns/item, parks/item {:.3}; \
+                 other threads: cpu {:.0} ns/item, waiting {:.0} ns/item, parks/item {:.3}",
+                c.label(),
+                p.elapsed.as_nanos() as f64 / items as f64,
+                or_na(p.polls),
+                or_na(p.ready_at_first_poll),
+                per_item(p.main.run_ns),
+                per_item(p.main.wait_ns),
+                per_item(p.main.parks),
+                per_item(p.others.run_ns),
+                per_item(p.others.wait_ns),
+                per_item(p.others.parks),
             );
         }
         _ => panic!("{usage}"),
@@ -644,12 +724,13 @@ fn print_header(config: &Config) {
     println!("command: {}", command.join(" "));
     println!("cores:   {cores} (available parallelism)");
     println!(
-        "mode:    {} (rounds: (a)/(b) {}, (c) {}, (c') {}, (d) {}; medians over rounds, contenders interleaved in a rotating order)",
+        "mode:    {} (rounds: (a)/(b) {}, (c) {}, (c') {}, (d) {}, (e) {}; medians over rounds, contenders interleaved in a rotating order)",
         if config.quick { "quick" } else { "full" },
         config.rounds_ab,
         config.rounds_c,
         config.rounds_one_wake,
-        config.rounds_d
+        config.rounds_d,
+        config.rounds_e
     );
     println!();
     println!("contenders:");
@@ -779,7 +860,7 @@ fn print_targets(rows: &[Row], memory: Option<&Memory>) {
                     verdict(ratio <= 1.1)
                 );
             }
-            Workload::Parked | Workload::OneWake(_) => {}
+            Workload::Parked | Workload::OneWake(_) | Workload::Spawned => {}
             Workload::Timers => {
                 let fastest = [
                     Contender::BufferUnordered,
@@ -863,6 +944,18 @@ fn print_targets_issue12(rows: &[Row]) {
                     verdict(unordered <= 1.0)
                 );
             }
+            Workload::Spawned => {
+                let best = spawned::CONTENDERS[1..]
+                    .iter()
+                    .filter_map(|&c| row.get(c))
+                    .fold(f64::INFINITY, f64::min);
+                let ratio = ours(row) / best;
+                println!(
+                    "{:<LABEL_WIDTH$} as_completed / best peer = {ratio:.2}  (target <= 1.0)  {}",
+                    row.label,
+                    verdict(ratio <= 1.0)
+                );
+            }
             Workload::Parked | Workload::Timers => {}
         }
     }
@@ -881,5 +974,14 @@ fn print_targets_issue12(rows: &[Row]) {
                 verdict(ratio <= 1.3)
             );
         }
+    }
+    if let (Some(small), Some(large)) = (find(Workload::Spawned, 64), find(Workload::Spawned, 4096))
+    {
+        let ratio = large / small;
+        println!(
+            "{:<LABEL_WIDTH$} as_completed n=4096 / n=64 = {ratio:.2}  (flat: target <= 1.1)  {}",
+            "(e) growth with n",
+            verdict(ratio <= 1.1)
+        );
     }
 }

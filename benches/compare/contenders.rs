@@ -42,11 +42,14 @@ pub enum Contender {
     SemaphoreJoinAll,
     /// `for f in it { f.await }`: no concurrency, the floor.
     Sequential,
+    /// `tokio::task::JoinSet`, fed by hand with `spawn_on`: only in workload
+    /// (e), whose items are task bodies spawned when pulled.
+    JoinSet,
 }
 
 impl Contender {
     /// Every contender, in column order.
-    pub const ALL: [Contender; 8] = [
+    pub const ALL: [Contender; 9] = [
         Contender::AsCompleted,
         Contender::InOrder,
         Contender::BufferUnordered,
@@ -55,6 +58,7 @@ impl Contender {
         Contender::FutureGroup,
         Contender::SemaphoreJoinAll,
         Contender::Sequential,
+        Contender::JoinSet,
     ];
 
     /// The contenders that run any iterator of futures: workloads (a) to (d)
@@ -81,6 +85,7 @@ impl Contender {
             Contender::FutureGroup => "FutureGroup",
             Contender::SemaphoreJoinAll => "sem+join_all",
             Contender::Sequential => "sequential",
+            Contender::JoinSet => "JoinSet",
         }
     }
 
@@ -103,6 +108,9 @@ impl Contender {
                 "join_all(it.map(|f| async { let _p = sem.acquire().await; f.await })), Semaphore::new(n)"
             }
             Contender::Sequential => "for f in it { f.await } (the floor; no bound)",
+            Contender::JoinSet => {
+                "tokio::task::JoinSet, spawn_on n task bodies, then one per output ((e) only)"
+            }
         }
     }
 }
@@ -145,6 +153,11 @@ where
 
 /// Runs every future of `items`, at most `limit` at once, the way `contender`
 /// does, and hands each output to `each` as it comes out.
+///
+/// # Panics
+///
+/// For [`Contender::JoinSet`], which spawns task bodies rather than running
+/// futures (see `spawned.rs`).
 pub async fn run_with<I, F>(
     contender: Contender,
     mut items: I,
@@ -224,6 +237,7 @@ pub async fn run_with<I, F>(
                 each(f.await);
             }
         }
+        Contender::JoinSet => panic!("JoinSet runs only in workload (e)"),
     }
 }
 
@@ -404,6 +418,7 @@ pub fn drive_parked(
             drive(JoinAllPump(Some(Box::pin(fut))), senders, order)
         }
         Contender::Sequential => drive(FloorPump(receivers), senders, order),
+        Contender::JoinSet => panic!("JoinSet runs only in workload (e)"),
     }
 }
 
