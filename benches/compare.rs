@@ -17,10 +17,11 @@
 //! cargo bench --bench compare               # full: every workload, more rounds (< 5 min)
 //! cargo bench --bench compare -- --quick    # or BENCH_QUICK=1: fewer rounds (< 1 min)
 //! cargo bench --bench compare -- --only "c',e"   # only these: a, b, c, c', d, e, mem
+//! benches/cachegrind.sh                     # instructions and cache misses per completion
 //! ```
 //!
 //! `--probe ...` runs one contender on one workload once for callgrind (see
-//! `probe` below). Other arguments (cargo passes
+//! `probe` below and `benches/cachegrind.sh`). Other arguments (cargo passes
 //! `--bench`) are ignored. Workloads:
 //!
 //! * (a) 100 000 `std::future::ready(i)`, limit n = 16, 256, 4096; ns per
