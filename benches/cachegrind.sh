@@ -5,7 +5,7 @@
 # workload (c), in variants between the two, and in (e). Steadier than time
 # on a shared machine; see the notes in benches/compare.rs.
 #
-#   benches/cachegrind.sh              # the default set below (~1.5 min)
+#   benches/cachegrind.sh              # the default set below (~2 min)
 #   benches/cachegrind.sh quick        # n = 1024 and 65536 only, (e) at 20 000 items
 #   benches/cachegrind.sh one-wake as_completed issue block_on 65536   # one probe
 #   benches/cachegrind.sh parked fut-buffered 1024                     # one probe
