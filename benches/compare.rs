@@ -60,6 +60,11 @@
 //!   `buffer_unordered`, `FuturesUnordered`, and a tokio `JoinSet` refill
 //!   loop. See `compare/spawned.rs`.
 //!
+//! * (f) a busy consumer (issue 10): the plain loop against `progress_while`
+//!   over 100 000 futures that yield once, limit 16, with a loop body that
+//!   yields once too; ns per item of each, and their ratio from the same run.
+//!   See `compare/busy.rs`.
+//!
 //! Every run's outputs are counted and summed and checked against the expected
 //! values, so a contender that loses or duplicates outputs panics the bench.
 //!
@@ -157,6 +162,8 @@
 //! instructions of engine code per completion in (c)'s conditions against
 //! futures-buffered's 275.
 
+#[path = "compare/busy.rs"]
+mod busy;
 #[path = "compare/contenders.rs"]
 mod contenders;
 #[path = "compare/counting.rs"]
@@ -207,7 +214,7 @@ const LIMITS_E: [usize; 2] = [64, 4096];
 
 struct Config {
     quick: bool,
-    /// `--only a,b,c,c',d,e,mem`: run only these workloads (all if `None`).
+    /// `--only a,b,c,c',d,e,f,mem`: run only these workloads (all if `None`).
     only: Option<Vec<String>>,
     rounds_ab: usize,
     rounds_c: usize,
@@ -381,6 +388,11 @@ fn main() {
     }
     drop(workers);
 
+    let busy = config.runs("f").then(|| {
+        progress("(f) busy consumer");
+        bench_busy(config.rounds_ab)
+    });
+
     let memory = config.runs("mem").then(|| {
         progress("memory");
         bench_memory()
@@ -394,11 +406,51 @@ fn main() {
     print_targets(&rows, memory.as_ref());
     println!();
     print_targets_issue12(&rows);
+    if let Some((plain, with_progress)) = busy {
+        println!();
+        print_busy(plain, with_progress);
+    }
     println!();
     println!(
         "finished in {:.1} s ({} mode)",
         started.elapsed().as_secs_f64(),
         if config.quick { "quick" } else { "full" }
+    );
+}
+
+/// (f): medians of the plain loop and of `progress_while`, interleaved
+/// round by round, in ns per item.
+fn bench_busy(rounds: usize) -> (f64, f64) {
+    let expected = Tally::of_range(busy::ITEMS);
+    let (mut plain, mut with_progress) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for progress_first in [round % 2 == 0, round % 2 == 1] {
+            let (ns, tally) = busy::run(progress_first);
+            check(Contender::AsCompleted, tally, expected, "(f) busy consumer");
+            if progress_first {
+                with_progress.push(ns);
+            } else {
+                plain.push(ns);
+            }
+        }
+    }
+    (
+        median(&mut plain).expect("rounds"),
+        median(&mut with_progress).expect("rounds"),
+    )
+}
+
+fn print_busy(plain: f64, with_progress: f64) {
+    let ratio = with_progress / plain;
+    println!(
+        "(f) busy consumer, {} items that yield once, n={}, a body that yields once:",
+        busy::ITEMS,
+        busy::LIMIT
+    );
+    println!(
+        "    plain loop {plain:.1} ns/item, progress_while {with_progress:.1} ns/item: \
+         {ratio:.2} x the plain loop (target <= 1.2: {})",
+        verdict(ratio <= 1.2)
     );
 }
 
