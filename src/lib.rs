@@ -576,31 +576,23 @@ extern crate alloc;
 #[macro_use]
 mod macros;
 
-mod as_completed;
 mod cores;
 mod ext;
-mod from_stream;
-mod in_order;
 mod indexed;
 mod limited_stream;
 mod size_hint;
 #[allow(unsafe_code)]
 mod slots;
 mod source;
-mod try_as_completed;
-mod try_in_order;
+mod streams;
 
-pub use crate::as_completed::LimitedAsCompleted;
 pub use crate::ext::{LimitedAsCompletedExt, LimitedAsCompletedStreamExt};
-pub use crate::from_stream::{
-    LimitedAsCompletedStream, LimitedInOrderStream, TryLimitedAsCompletedStream,
-    TryLimitedInOrderStream,
-};
-pub use crate::in_order::LimitedInOrder;
 pub use crate::indexed::Indexed;
 pub use crate::limited_stream::{LimitedStream, ProgressWhile};
-pub use crate::try_as_completed::TryLimitedAsCompleted;
-pub use crate::try_in_order::TryLimitedInOrder;
+pub use crate::streams::{
+    LimitedAsCompleted, LimitedAsCompletedStream, LimitedInOrder, LimitedInOrderStream,
+    TryLimitedAsCompleted, TryLimitedAsCompletedStream, TryLimitedInOrder, TryLimitedInOrderStream,
+};
 
 /// Compiles and runs the README's examples as doc tests (not under Miri: they
 /// repeat the crate docs' runtime examples, and Miri has no epoll or timerfd).

@@ -11,7 +11,7 @@
 /// stream named `stream` over ten ready items with a limit of 3, and `$use`
 /// import what it needs.
 macro_rules! shared_methods {
-    ($use:literal, $new:literal) => {
+    ($use:expr, $new:expr) => {
         #[doc = concat!(
             "Returns the most futures that may be in flight at once.\n\n",
             "# Examples\n\n```\n", $use, "\n\n",
@@ -127,7 +127,7 @@ macro_rules! limited_stream {
             item: $item:ty,
             new: |$arg:ident: $arg_ty:ty| $make_source:expr,
             into_inner: $inner:ty, |$source:ident| $unwrap:expr,
-            example: $ex_use:literal, $ex_new:literal, $ex_rest:literal,
+            example: $ex_use:expr, $ex_new:expr, $ex_rest:expr,
         }
     ) => {
         $(#[$attr])*
@@ -271,6 +271,91 @@ macro_rules! limited_stream {
         {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 crate::cores::Core::debug(&self.core, f, stringify!($name))
+            }
+        }
+    };
+}
+
+/// One adaptor type: `adaptor!(Name, source, output, Core, "method", Twin,
+/// "what the method's docs say")`, where `source` is `iter` or `stream`,
+/// `output` is `plain` or `try` (outputs are `Result`s and the stream stops
+/// at the first `Err`), and `Twin` is the same adaptor over the other kind of
+/// source. Builds the type docs and every example from those pieces.
+macro_rules! adaptor {
+    ($name:ident, iter, $output:tt, $core:ident, $method:literal, $twin:ident, $about:literal) => {
+        adaptor!(@output $output, $name, $core, $method, $twin, $about,
+            source: I: [Iterator], I::Item, I,
+            ext: "LimitedAsCompletedExt",
+            new: |iter: I| iter,
+            into_inner: I, |iter| iter,
+            example_source: ["(0..10).map(|i| async move { ", " })"],
+            example_rest: "stream.into_inner().count()",
+            twin_is: "over a `Stream` of futures"
+        );
+    };
+    ($name:ident, stream, $output:tt, $core:ident, $method:literal, $twin:ident, $about:literal) => {
+        adaptor!(@output $output, $name, $core, $method, $twin, $about,
+            source: S: [futures_core::Stream], S::Item, crate::source::Polled<S>,
+            ext: "LimitedAsCompletedStreamExt",
+            new: |stream: S| crate::source::Polled::new(stream),
+            into_inner: core::pin::Pin<alloc::boxed::Box<S>>, |source| source.into_inner(),
+            example_source: ["futures::stream::iter((0..10).map(|i| async move { ", " }))"],
+            example_rest: "stream.into_inner().count().await",
+            twin_is: "over an iterator of futures; the [trait docs](crate::LimitedAsCompletedStreamExt) say what differs with a stream source"
+        );
+    };
+    (@output plain, $name:ident, $core:ident, $method:literal, $twin:ident, $about:literal,
+        source: $P:ident: [$($trait:tt)*], $Item:ty, $Src:ty, $($rest:tt)*
+    ) => {
+        adaptor!(@emit $name, $method, $twin, $about, $($rest)*,
+            struct: [$P: $($trait)*, $Item: IntoFuture], $P,
+            impl: [] [$P: $($trait)*, $Item: IntoFuture],
+            core: $core<$Src>,
+            item: <$Item as IntoFuture>::Output,
+            example_item: "i"
+        );
+    };
+    (@output try, $name:ident, $core:ident, $method:literal, $twin:ident, $about:literal,
+        source: $P:ident: [$($trait:tt)*], $Item:ty, $Src:ty, $($rest:tt)*
+    ) => {
+        adaptor!(@emit $name, $method, $twin, $about, $($rest)*,
+            struct: [$P: $($trait)*, $Item: IntoFuture], $P,
+            impl: [T, E] [$P: $($trait)*, $Item: IntoFuture<Output = Result<T, E>>],
+            core: $core<$Src, crate::cores::OnErr>,
+            item: Result<T, E>,
+            example_item: "Ok::<u32, String>(i)"
+        );
+    };
+    (@emit $name:ident, $method:literal, $twin:ident, $about:literal,
+        ext: $ext:literal,
+        new: |$arg:ident: $arg_ty:ty| $make_source:expr,
+        into_inner: $inner:ty, |$source:ident| $unwrap:expr,
+        example_source: [$ex_open:literal, $ex_close:literal],
+        example_rest: $ex_rest:literal,
+        twin_is: $twin_is:literal,
+        struct: [$($bounds:tt)*], $P:ident,
+        impl: [$($extra:ident),*] [$($impl_bounds:tt)*],
+        core: $core:ty,
+        item: $item:ty,
+        example_item: $ex_item:literal
+    ) => {
+        limited_stream! {
+            #[doc = concat!(
+                "Stream for the [`", $method, "`](crate::", $ext, "::", $method, ") method.\n\n",
+                "See that method for ", $about, ". [`", stringify!($twin), "`](crate::",
+                stringify!($twin), ") is the same ", $twin_is, "."
+            )]
+            pub struct $name<$P>
+            where [$($bounds)*]
+            impl [$($extra),*] where [$($impl_bounds)*]
+            {
+                core: $core,
+                item: $item,
+                new: |$arg: $arg_ty| $make_source,
+                into_inner: $inner, |$source| $unwrap,
+                example: concat!("use limited_as_completed::", $ext, ";"),
+                    concat!($ex_open, $ex_item, $ex_close, ".", $method, "(3)"),
+                    $ex_rest,
             }
         }
     };
