@@ -676,7 +676,8 @@ fn probe(args: &[String]) {
     let usage = "usage: --probe one-wake <contender> <issue|small|receiver> \
                  <hand|block_on|tokio_ct> <n> [<completions>] | \
                  --probe parked <contender> <n> | \
-                 --probe spawned <contender> <limit> [<items>]";
+                 --probe spawned <contender> <limit> [<items>] | \
+                 --probe ready|yield-once <contender> <n>";
     let contender = |s: &str| {
         Contender::ALL
             .into_iter()
@@ -741,6 +742,29 @@ fn probe(args: &[String]) {
                 "probe parked {} n={n} completions={timed} {:.1} ns/completion",
                 c.label(),
                 elapsed.as_nanos() as f64 / timed as f64
+            );
+        }
+        Some(kind @ ("ready" | "yield-once")) if args.len() >= 3 => {
+            let c = contender(&args[1]);
+            let n = number(args.get(2), 0);
+            let once = |items: usize| {
+                let tally = if kind == "ready" {
+                    block_on(run(c, (0..items as u64).map(std::future::ready), n))
+                } else {
+                    block_on(run(c, (0..items as u64).map(YieldOnce::new), n))
+                };
+                check(c, tally, Tally::of_range(items), "the probe");
+            };
+            once(ITEMS / 10);
+            valgrind::enable();
+            let start = Instant::now();
+            valgrind::start();
+            once(ITEMS);
+            valgrind::stop();
+            println!(
+                "probe {kind} {} n={n} completions={ITEMS} {:.1} ns/future",
+                c.label(),
+                start.elapsed().as_nanos() as f64 / ITEMS as f64
             );
         }
         Some("spawned") if args.len() >= 3 => {

@@ -14,7 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 static ON: AtomicBool = AtomicBool::new(false);
 
 pub fn enable() {
-    ON.store(true, Relaxed);
+    // `CG_WHOLE=1`: no regions, so that a whole-run profile keeps its
+    // per-function attribution (for callgrind_annotate).
+    if std::env::var_os("CG_WHOLE").is_none() {
+        ON.store(true, Relaxed);
+    }
 }
 
 /// `VG_USERREQ_TOOL_BASE('C', 'T')`: callgrind's first request.

@@ -497,6 +497,14 @@ impl<Fut: Future> Slots<Fut> {
         self.shared.loom_touch();
         self.round = self.round.wrapping_add(1);
         self.drained = false;
+        if self.deferred.head != NIL {
+            self.take_deferred();
+        }
+    }
+
+    /// Puts the wakes deferred from the last round before the ready list.
+    #[cold]
+    fn take_deferred(&mut self) {
         let ready = core::mem::replace(&mut self.ready, self.deferred);
         self.ready.append(ready, &self.shared);
         self.deferred = List::EMPTY;
@@ -504,7 +512,20 @@ impl<Fut: Future> Slots<Fut> {
 
     /// The next woken slot to poll in this round, in wake order; `None` when
     /// nothing more is to be polled in this round.
+    #[inline]
     pub(crate) fn next_woken(&mut self) -> Option<SlotId> {
+        // The common case of a call that finds nothing woken, without a call:
+        // the shared stack is taken once per round, and only if it looks
+        // non-empty (as `take_all` itself checks first).
+        if self.ready.head == NIL && (self.drained || self.shared.looks_empty()) {
+            self.drained = true;
+            return None;
+        }
+        self.next_woken_slow()
+    }
+
+    /// [`next_woken`](Self::next_woken) with something to look at.
+    fn next_woken_slow(&mut self) -> Option<SlotId> {
         loop {
             if self.ready.head == NIL {
                 if self.drained {

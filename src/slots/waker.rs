@@ -143,6 +143,14 @@ impl Shared {
         NodeRef(NonNull::from(self.node(id)))
     }
 
+    /// Whether the stack looked empty just now (a relaxed look: a push it
+    /// misses is taken by the next round, or seen by the look of
+    /// [`is_empty`](Self::is_empty) when the stream parks).
+    #[inline]
+    pub(super) fn looks_empty(&self) -> bool {
+        self.head.load(Ordering::Relaxed) == NIL
+    }
+
     /// Takes every queued id at once, newest first, linked through the nodes'
     /// `next`.
     pub(super) fn take_all(&self) -> usize {
