@@ -10,10 +10,11 @@ use crate::{
 };
 
 /// Adds [`limited_as_completed`](Self::limited_as_completed),
-/// [`limited_in_order`](Self::limited_in_order) and
-/// [`try_limited_as_completed`](Self::try_limited_as_completed) to everything
-/// that can be iterated into futures: iterators, `Vec`s, arrays, ranges
-/// mapped to `async` blocks, and so on.
+/// [`limited_in_order`](Self::limited_in_order),
+/// [`try_limited_as_completed`](Self::try_limited_as_completed) and
+/// [`try_limited_in_order`](Self::try_limited_in_order) to everything that
+/// can be iterated into futures: iterators, `Vec`s, arrays, ranges mapped to
+/// `async` blocks, and so on.
 ///
 /// Items need only be [`IntoFuture`], so `async` blocks, spawned task handles
 /// and custom `IntoFuture` types all work.
@@ -360,9 +361,10 @@ pub trait LimitedAsCompletedExt: IntoIterator + Sized {
 impl<T: IntoIterator> LimitedAsCompletedExt for T {}
 
 /// Adds [`limited_as_completed`](Self::limited_as_completed),
-/// [`limited_in_order`](Self::limited_in_order) and
-/// [`try_limited_as_completed`](Self::try_limited_as_completed) to every
-/// [`Stream`] whose items are [`IntoFuture`].
+/// [`limited_in_order`](Self::limited_in_order),
+/// [`try_limited_as_completed`](Self::try_limited_as_completed) and
+/// [`try_limited_in_order`](Self::try_limited_in_order) to every [`Stream`]
+/// whose items are [`IntoFuture`].
 ///
 /// As with [`LimitedAsCompletedExt`], the trait is implemented for every
 /// [`Stream`] and each method asks for `Self::Item: IntoFuture` itself, so a
@@ -381,8 +383,9 @@ impl<T: IntoIterator> LimitedAsCompletedExt for T {}
 ///   again after it returned `Ready(None)`.
 ///
 /// The adaptors are types of their own ([`LimitedAsCompletedStream`],
-/// [`LimitedInOrderStream`], [`TryLimitedAsCompletedStream`]) so that
-/// `into_inner` can hand back the source's own type.
+/// [`LimitedInOrderStream`], [`TryLimitedAsCompletedStream`],
+/// [`TryLimitedInOrderStream`]) so that `into_inner` can hand back the
+/// source's own type.
 ///
 /// A few types are both a [`Stream`] and an iterator: futures' `SelectAll`
 /// iterates over its streams, `FuturesUnordered` over its futures. With both
@@ -497,9 +500,11 @@ pub trait LimitedAsCompletedStreamExt: Stream + Sized {
     /// Runs at most `limit` fallible futures from the stream at once, yields
     /// their outputs as they complete, and stops at the first error.
     ///
-    /// See [`LimitedAsCompletedExt::try_limited_as_completed`]: at the first
-    /// `Err`, nothing more is pulled from the source, the futures in flight
-    /// are dropped, the `Err` is yielded, and the stream ends.
+    /// See [`LimitedAsCompletedExt::try_limited_as_completed`]: as soon as a
+    /// future is seen to finish with `Err`, nothing more is pulled from the
+    /// source and the futures still running are dropped; the outputs that
+    /// finished before it come out first, then the `Err`, and the stream
+    /// ends.
     ///
     /// # Panics
     ///

@@ -1,7 +1,7 @@
 //! Runs an iterator of futures with at most `n` in flight and yields their
 //! outputs as a [`Stream`](futures_core::Stream), as they complete.
 //!
-//! [`LimitedAsCompletedExt`] adds two methods to anything that iterates into
+//! [`LimitedAsCompletedExt`] adds four methods to anything that iterates into
 //! futures:
 //!
 //! * [`limited_as_completed(n)`](LimitedAsCompletedExt::limited_as_completed):
@@ -92,7 +92,9 @@
 //!    the source, and the new future polled once, *before* that poll returns
 //!    the output; a future that finishes on that first poll keeps its place
 //!    until its output is handed out by a later poll. Whenever `poll_next`
-//!    returns, `pulled == yielded + in_flight`, and fewer than `limit` items
+//!    returns, `pulled == yielded + in_flight + dropped` (dropped: items whose
+//!    future panicked, or that a `try_` stream's `Err` made moot), and fewer
+//!    than `limit` items
 //!    are in flight only if the source has ended or is `Pending` (or the limit
 //!    was lowered and the excess has not finished). A source that ended is
 //!    never called again; one that panicked is called again on the next poll;
@@ -116,9 +118,13 @@
 //!    polled. No allocation happens per future once its slot exists, and
 //!    slots are created only as items arrive (`limit = usize::MAX` over ten
 //!    items allocates for ten). Memory is bounded by the items alive at once,
-//!    however many pass through an endless source: a waker that outlives its
-//!    future, even one kept forever, costs its own small record and nothing
-//!    more.
+//!    however many pass through an endless source. A future that wakes itself
+//!    as it finishes costs nothing extra. A waker that outlives its future,
+//!    even one kept forever, costs at most two small records (its own, and
+//!    one made while the stream looks for records it can reuse) and never
+//!    holds back the reuse of the others. Once the stream is dropped, a waker
+//!    still held keeps the block of records its own was allocated in (blocks
+//!    double in size, from one record) until it goes.
 //! 6. **Fair.** One call polls each future at most once (a refill's first
 //!    poll counts). When futures keep waking themselves, the stream returns
 //!    `Pending` after waking its own task instead of spinning; with nothing
@@ -126,7 +132,9 @@
 //!    every call (`poll_next` or `poll_progress`) polls each future woken
 //!    before the call began, before it hands out an output, so a woken
 //!    future waits for one call at most, and refills that finish at once
-//!    (cache hits, ready values) cannot hold it back. In
+//!    (cache hits, ready values) cannot hold it back. (A call that panics
+//!    first does not get that far: a source that panicked is called again
+//!    first thing, and while it keeps panicking, nothing else happens.) In
 //!    completion order, if it finishes then, its output comes out of one of
 //!    the next `limit` calls of `poll_next`: the outputs ahead of it are
 //!    others in flight, `limit - 1` at most (unless the limit was just
@@ -154,7 +162,9 @@
 //! 12. **Bookkeeping and traits.** `in_flight` counts items pulled and
 //!     neither handed out nor dropped; `size_hint` adds the source's hint with
 //!     saturating arithmetic and is exactly `(in_flight, Some(in_flight))` once
-//!     the source has ended; every stream is a `FusedStream`, `Unpin` whatever
+//!     the source has ended (the `try_` streams give a lower bound of at most
+//!     1: any output may be the last); every stream is a `FusedStream`,
+//!     `Unpin` whatever
 //!     the futures, `Send`/`Sync` when the source, futures and outputs are,
 //!     and `Debug` without asking anything of them.
 //!
@@ -541,8 +551,9 @@
 //!
 //! * **`buffer_unordered(n)`** (futures-util) needs a `Stream` of futures, so
 //!   an iterator must go through `stream::iter` first; it allocates a task
-//!   node per future, and `buffer_unordered(0)` silently hangs, where
-//!   `limited_as_completed(0)` panics with a message at the call site.
+//!   node per future, and in futures 0.3 `buffer_unordered(0)` silently
+//!   hangs (it never pulls, and never ends), where `limited_as_completed(0)`
+//!   panics with a message at the call site.
 //! * **A `FuturesUnordered` refill loop** is the same idea written by hand
 //!   each time: easy to get subtly wrong (refilling after yielding, so fewer
 //!   than `n` have been started when the caller gets an output), and it

@@ -83,6 +83,18 @@ impl<S: Source, P> InOrderCore<S, P> {
         None
     }
 
+    /// Forgets the entries of items whose future panicked once they outnumber
+    /// the live ones (plus a little), so that items panicking behind a slow
+    /// front item cost nothing lasting. Each sweep removes at least half of
+    /// the entries, so this is O(1) per item, amortised.
+    #[inline]
+    fn forget_panicked(&mut self) {
+        if self.order.len() > 2 * self.slots.in_use() + 16 {
+            let slots = &mut self.slots;
+            self.order.retain(|&(id, tag)| slots.holds(id, tag));
+        }
+    }
+
     /// Drops every item after the one that stopped the stream, newest first.
     /// Each entry is removed before its slot is cleared, so if a `Drop`
     /// panics, the next call goes on where this one stopped.
@@ -186,6 +198,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for InOrderCore<S, P> {
     #[inline]
     fn poll_tagged(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         self.slots.begin_round();
+        self.forget_panicked();
         self.cancel_after_stop();
         // As in the completion-order core: refill, then every future woken
         // before this call, then hand out.
@@ -208,6 +221,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for InOrderCore<S, P> {
 
     fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.slots.begin_round();
+        self.forget_panicked();
         self.cancel_after_stop();
         self.poll_woken();
         if self.slots.running() == 0 {

@@ -46,6 +46,7 @@
 //! The `unsafe` of the crate is here: pinning futures in place (below) and the
 //! raw wakers and parent-waker cell of `waker.rs`.
 
+mod atomic_waker;
 mod sync;
 mod waker;
 
@@ -673,9 +674,14 @@ fn poll_in_place<Fut: Future>(
 
 impl<Fut: Future> Drop for Slots<Fut> {
     fn drop(&mut self) {
-        // The futures drop in place with `segments`; wakers they handed out
-        // may live on, and must not keep the parent task's waker alive.
+        // Wakers the futures handed out may live on, and must not keep the
+        // parent task's waker alive.
         self.shared.forget_parent();
+        // The futures first, in place, with the wakers they hold; then the
+        // blocks of waker records that no waker can reach any more. (If a
+        // future panics in `Drop`, the blocks wait for the last waker.)
+        self.segments.clear();
+        self.shared.free_unheld(self.node_segments);
     }
 }
 

@@ -37,7 +37,8 @@ use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
-use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use super::atomic_waker::AtomicWaker;
+use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// Marks the end of a list of slot ids (and the empty stack).
 pub(super) const NIL: usize = usize::MAX;
@@ -194,6 +195,39 @@ impl Shared {
         self.parent.register(waker);
     }
 
+    /// Frees, once the stream is gone, every block of nodes that no owned
+    /// waker points into (`blocks` is how many were grown), so that a waker
+    /// kept after the stream keeps only its own block, not all of them.
+    ///
+    /// Called by the dropping stream after its futures are gone: no borrowed
+    /// waker exists any more, and a node whose count of owned wakers is 0 has
+    /// none, and cannot get one (a waker is cloned only from a waker). A
+    /// waker that drops its count concurrently does not touch its node after
+    /// (`drop_waker`); wakers never reach other nodes; the stack of woken
+    /// ids is not read again. Blocks that are still held are freed with
+    /// `Shared`, by the last waker.
+    pub(super) fn free_unheld(&self, blocks: usize) {
+        for (k, segment) in self.segments.iter().enumerate().take(blocks) {
+            let nodes = segment.load(Ordering::Acquire);
+            if nodes.is_null() {
+                continue;
+            }
+            let len = segment_len(k);
+            // SAFETY: as in `node`: a non-null block holds `len` live nodes,
+            // read through shared references only.
+            let held = (0..len).any(|offset| unsafe { &*nodes.add(offset) }.is_held());
+            if held {
+                continue;
+            }
+            segment.store(ptr::null_mut(), Ordering::Relaxed);
+            let nodes = ptr::slice_from_raw_parts_mut(nodes, len);
+            // SAFETY: `nodes` came from `Box::into_raw` of `len` nodes in
+            // `grow`, and no waker can reach them (see above); the null
+            // stored keeps `Drop` from freeing them again.
+            drop(unsafe { Box::from_raw(nodes) });
+        }
+    }
+
     /// Drops the stored parent waker, so a slot waker that outlives the stream
     /// does not keep the parent task alive.
     pub(super) fn forget_parent(&self) {
@@ -309,6 +343,11 @@ impl Node {
         self.clones.load(Ordering::Acquire) == 0 && !self.queued.load(Ordering::Acquire)
     }
 
+    /// Whether an owned waker of this node exists.
+    fn is_held(&self) -> bool {
+        self.clones.load(Ordering::Acquire) != 0
+    }
+
     /// Called by the stream when it pops this id, before polling the future.
     ///
     /// The acquire half makes whatever the waker's caller wrote before waking
@@ -398,113 +437,15 @@ unsafe fn wake_waker_by_ref(data: *const ()) {
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: by this function's contract.
     let node = unsafe { &*data.cast::<Node>() };
+    // Read before the count goes: once it is 0, a dropped stream may free
+    // the node's block (`Shared::free_unheld`).
+    let shared = node.shared;
     // Release: a wake by this waker happened before; see `Node::is_idle`.
     node.clones.fetch_sub(1, Ordering::Release);
-    let shared = node.shared;
     // SAFETY: the waker owns one count of `shared`, from `clone_waker`. The
-    // node may be freed by this call, and is not touched after it.
+    // node is not touched after its count went, and `Shared` may be freed by
+    // this call.
     unsafe { Arc::decrement_strong_count(shared) };
-}
-
-const WAITING: usize = 0;
-const REGISTERING: usize = 0b01;
-const WAKING: usize = 0b10;
-
-/// A cell holding the parent task's waker, written by the stream and taken by
-/// any thread that wakes a slot.
-///
-/// `state` is a two-bit lock: `REGISTERING` is held by the (single) writer
-/// while it stores a waker, `WAKING` by a thread taking the waker out. Each
-/// side touches `waker` only while it holds its bit and the other bit is
-/// clear; a wake that arrives during a registration leaves `WAKING` set, and
-/// the registration then wakes the new waker itself.
-pub(super) struct AtomicWaker {
-    state: AtomicUsize,
-    waker: UnsafeCell<Option<Waker>>,
-}
-
-// SAFETY: the `Option<Waker>` inside is only reached under the `state` lock
-// (see the type's doc), so sharing `AtomicWaker` never gives two threads
-// access to it at once; `Waker` itself is `Send + Sync`. (`Send` is automatic.)
-unsafe impl Sync for AtomicWaker {}
-
-impl AtomicWaker {
-    pub(super) fn new() -> Self {
-        Self {
-            state: AtomicUsize::new(WAITING),
-            waker: UnsafeCell::new(None),
-        }
-    }
-
-    /// Stores `waker` as the one to wake. Only the stream calls this.
-    pub(super) fn register(&self, waker: &Waker) {
-        match self.state.compare_exchange(
-            WAITING,
-            REGISTERING,
-            Ordering::Acquire,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => {
-                self.waker.with_mut(|cell| {
-                    // SAFETY: this thread moved `state` from WAITING to
-                    // REGISTERING, so no `take` holds the cell (it needs WAKING
-                    // set while REGISTERING is clear) and no other `register`
-                    // does (its CAS from WAITING fails until we are done).
-                    let cell = unsafe { &mut *cell };
-                    match cell {
-                        Some(old) if old.will_wake(waker) => {}
-                        _ => *cell = Some(waker.clone()),
-                    }
-                });
-                if self
-                    .state
-                    .compare_exchange(REGISTERING, WAITING, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
-                {
-                    // A wake came in while we held the cell and left WAKING
-                    // set without taking the waker: take it and wake it here.
-                    // SAFETY: REGISTERING is still held by this thread (only
-                    // this thread clears it), so the cell is still ours.
-                    let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
-                    self.state.swap(WAITING, Ordering::AcqRel);
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
-                }
-            }
-            Err(_) => {
-                // WAKING: a waker is being taken right now, maybe the old one,
-                // so wake the new one too; the task is polled again and
-                // registers again. REGISTERING still set: an earlier
-                // registration unwound out of `Waker::clone`; waking keeps the
-                // stream polled rather than hung.
-                waker.wake_by_ref();
-            }
-        }
-    }
-
-    /// Wakes the stored waker, if any, and removes it.
-    pub(super) fn wake(&self) {
-        if let Some(waker) = self.take() {
-            waker.wake();
-        }
-    }
-
-    /// Removes the stored waker, unless a registration or another take is
-    /// under way (which then delivers the wake instead).
-    pub(super) fn take(&self) -> Option<Waker> {
-        match self.state.fetch_or(WAKING, Ordering::AcqRel) {
-            WAITING => {
-                // SAFETY: this thread moved `state` from WAITING to WAKING:
-                // `register` cannot take REGISTERING until WAKING is cleared and
-                // any other `take` sees WAKING and backs off.
-                let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
-                self.state.fetch_and(!WAKING, Ordering::Release);
-                waker
-            }
-            _ => None,
-        }
-    }
 }
 
 // A child of this module, so that the must-fail model can plant a bug in a
