@@ -1,6 +1,9 @@
 //! Guarantee 11 (crate docs) for `try_limited_as_completed`, with the order
 //! of Guarantee 4: outputs in completion order, and at the first `Err`
-//! nothing more pulled, in-flight futures dropped, the stream ends.
+//! nothing more pulled, in-flight futures dropped, the stream ends; and for
+//! `try_limited_in_order`: outputs in input order, and once any future
+//! finishes with `Err`, nothing more pulled, every item after it in input
+//! order dropped, the items before it run on, then that `Err` and the end.
 
 mod common;
 
@@ -245,4 +248,150 @@ fn collect_end_to_end_stops_at_the_first_err() {
     expected.push(Err("six"));
     assert_eq!(outputs, expected);
     assert_eq!(pulled.get(), 7);
+}
+
+// ---------------------------------------------------------------------------
+// try_limited_in_order.
+
+#[test]
+fn in_order_err_stops_pulling_drops_later_items_and_earlier_ones_run_on() {
+    let (jobs, iter, counts) = counted_jobs(10);
+    let mut stream = iter.try_limited_in_order(4);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(counts.calls(), 4);
+
+    // Item 3 finishes first, then item 2 fails: item 3 (after the Err in
+    // input order) is dropped, output and all; items 0 and 1 run on;
+    // nothing more is pulled.
+    ok(&jobs, 3);
+    jobs.complete(2, Err("two"));
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(jobs.dropped_ids(), [2, 3]);
+    assert_eq!(counts.calls(), 4);
+    assert_eq!(stream.in_flight(), 3); // 0 and 1 running, 2's Err held
+    assert!(!stream.is_terminated());
+    assert_eq!(stream.size_hint(), (1, Some(3)));
+
+    ok(&jobs, 1);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending); // 0 is first in line
+    ok(&jobs, 0);
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Ok(0))));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Ok(10))));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Err("two"))));
+    assert_eq!(jobs.dropped_ids(), [0, 1, 2, 3]);
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
+    assert!(stream.is_terminated());
+    assert_eq!(counts.calls(), 4);
+    assert_eq!(
+        jobs.poll_counts()[..4],
+        [2, 2, 2, 2],
+        "one poll at the pull, one when done"
+    );
+
+    // The iterator is positioned after the last item pulled.
+    let mut rest = stream.into_inner();
+    assert_eq!(rest.next().map(|job| job.id()), Some(4));
+}
+
+#[test]
+fn in_order_an_earlier_err_found_later_wins() {
+    let (jobs, iter, counts) = counted_jobs(10);
+    let mut stream = iter.try_limited_in_order(3);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+
+    jobs.complete(2, Err("two"));
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(jobs.dropped_ids(), [2]);
+    assert_eq!(stream.in_flight(), 3); // 0 and 1 run, 2's Err held
+
+    // Item 0 fails too: it is first in input order, so items 1 and 2 (and
+    // 2's Err) are dropped, and 0's Err is the one handed out.
+    jobs.complete(0, Err("zero"));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Err("zero"))));
+    assert_eq!(jobs.dropped_ids(), [0, 1, 2]);
+    assert_eq!(stream.in_flight(), 0);
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
+    assert_eq!(counts.calls(), 3);
+}
+
+#[test]
+fn in_order_err_on_a_first_poll_stops_pulling_at_once() {
+    let (jobs, iter, counts) = counted_jobs(10);
+    ok(&jobs, 0);
+    jobs.complete(1, Err("one"));
+    let mut stream = iter.try_limited_in_order(5);
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Ok(0))));
+    assert_eq!(counts.calls(), 2, "nothing pulled after the failing item");
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Err("one"))));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
+    assert_eq!(counts.calls(), 2);
+}
+
+/// What `limited_in_order(n)` then `try_collect` would give: the outputs in
+/// input order up to the first `Err` in input order, that `Err`, the end;
+/// for many orders of completion of six items, items 1 and 4 failing.
+#[test]
+fn in_order_gives_what_try_collect_of_limited_in_order_would() {
+    let failing = [1usize, 4];
+    let mut rng = common::Rng::new(0x007e_570f_1a11);
+    for _ in 0..if cfg!(miri) { 20 } else { 300 } {
+        let order = rng.shuffled(6);
+        let (jobs, iter, counts) = counted_jobs(6);
+        let mut stream = iter.try_limited_in_order(3);
+        let mut outputs = vec![];
+        let mut next = order.iter();
+        loop {
+            match poll_noop(&mut stream) {
+                Poll::Ready(Some(output)) => outputs.push(output),
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    // Complete the next item, in the shuffled order, that is
+                    // still running.
+                    let id = *next
+                        .by_ref()
+                        .find(|&&id| jobs.is_alive(id) && !jobs.is_completed(id))
+                        .expect("a running item to complete");
+                    if failing.contains(&id) {
+                        jobs.complete(id, Err("failed"));
+                    } else {
+                        ok(&jobs, id);
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            outputs,
+            [Ok(0), Err("failed")],
+            "completion order {order:?}"
+        );
+        // Pulled: the limit's worth, and one more only if item 0 finished
+        // before item 1 failed.
+        assert!(
+            counts.calls() <= 4,
+            "order {order:?}: {} calls",
+            counts.calls()
+        );
+    }
+}
+
+#[test]
+fn in_order_stream_source_stops_too_and_hands_the_source_back() {
+    let jobs = Jobs::<Res>::new();
+    let made = jobs.jobs(8);
+    let pulled = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&pulled);
+    let source = futures::stream::iter(made).inspect(move |_| counter.set(counter.get() + 1));
+    let mut stream = LimitedAsCompletedStreamExt::try_limited_in_order(source, 2);
+    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    jobs.complete(1, Err("one"));
+    ok(&jobs, 0);
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Ok(0))));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(Some(Err("one"))));
+    assert_eq!(poll_noop(&mut stream), Poll::Ready(None));
+    assert_eq!(pulled.get(), 2);
+    let mut rest = stream.into_inner();
+    assert_eq!(
+        rest.next().now_or_never().flatten().map(|job| job.id()),
+        Some(2)
+    );
 }
