@@ -348,7 +348,7 @@ fn building_a_stream_allocates_nothing() {
 // Live memory stays flat however many items pass through (Guarantee 5)
 // ---------------------------------------------------------------------------
 
-const FLAT_ITEMS: usize = if cfg!(miri) { 2_000 } else { 40_000 };
+const FLAT_ITEMS: usize = if cfg!(miri) { 600 } else { 40_000 };
 const FLAT_WARM_UP: usize = FLAT_ITEMS / 10;
 
 /// Runs `stream` over `FLAT_ITEMS` items: after a warm-up of a tenth of them,

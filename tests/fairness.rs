@@ -184,7 +184,7 @@ fn drain_all<S: Stream<Item = usize> + Unpin>(stream: &mut S, items: usize) {
     assert!(seen.iter().all(|&s| s), "an output was lost");
 }
 
-const ITEMS: usize = if cfg!(miri) { 2_000 } else { 20_000 };
+const ITEMS: usize = if cfg!(miri) { 500 } else { 20_000 };
 
 /// Audit case 2: futures that wake themselves as they finish. Each refill
 /// finds its slot's waker record with a wake queued; the record must be
