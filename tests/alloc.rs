@@ -344,6 +344,52 @@ fn building_a_stream_allocates_nothing() {
     );
 }
 
+/// Polls `stream` by hand (noop waker) until `count` outputs came out or it
+/// ended, handling each through `progress_while` with work that is pending
+/// once (it wakes itself), during which the stream's progress polls the
+/// woken futures. Allocates nothing itself. Returns how many were handled.
+fn handle_with_progress<S>(stream: &mut S, count: usize) -> usize
+where
+    S: limited_as_completed::LimitedStream<Item = usize>,
+{
+    let mut cx = Context::from_waker(noop_waker_ref());
+    let mut handled = 0;
+    while handled < count {
+        match Pin::new(&mut *stream).poll_next(&mut cx) {
+            Poll::Ready(Some(i)) => {
+                let mut progress = std::pin::pin!(stream.progress_while(ready_or_yield(i)));
+                let out = loop {
+                    if let Poll::Ready(out) = progress.as_mut().poll(&mut cx) {
+                        break out;
+                    }
+                };
+                assert_eq!(out, i);
+                handled += 1;
+            }
+            Poll::Ready(None) => break,
+            Poll::Pending => {}
+        }
+    }
+    handled
+}
+
+/// Guarantee 10 costs no allocation either: `poll_progress` and
+/// `progress_while` (the work held inline in its future, not boxed) allocate
+/// nothing per call once the slots exist.
+#[test]
+fn progress_allocates_nothing_per_call_after_warm_up() {
+    let total = WARM_UP + MEASURED;
+    let mut stream = (0..total).map(ready_or_yield).limited_as_completed(LIMIT);
+    assert_eq!(handle_with_progress(&mut stream, WARM_UP), WARM_UP);
+    let (allocs, bytes, handled) = measure(|| handle_with_progress(&mut stream, usize::MAX));
+    assert_eq!(handled, MEASURED);
+    assert_eq!(
+        (allocs, bytes),
+        (0, 0),
+        "allocations while handling {MEASURED} outputs through progress_while"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Live memory stays flat however many items pass through (Guarantee 5)
 // ---------------------------------------------------------------------------
