@@ -1,6 +1,7 @@
 //! Completion order: each output is handed out as soon as its future is done.
 
 use alloc::collections::VecDeque;
+use core::convert::Infallible;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::mem;
@@ -20,7 +21,9 @@ pub(crate) struct AsCompletedCore<S: Source, P = Never> {
     /// The source has ended, or an output stopped the stream: pull nothing
     /// more.
     source_done: bool,
-    slots: Slots<S::Future>,
+    /// Outputs never wait in the slots here (see `finished`), so the slots
+    /// keep no room for one.
+    slots: Slots<S::Future, Infallible>,
     limit: usize,
     /// Items pulled so far; the next item's tag.
     pulled: usize,

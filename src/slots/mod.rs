@@ -127,7 +127,7 @@ impl FreeList {
 
     /// Puts `slot` (id `id`) back on the list. Its future must already be
     /// dropped or about to be (see [`drop_future`](Self::drop_future)).
-    fn push<Fut: Future>(&mut self, slot: &mut Slot<Fut>, id: usize) {
+    fn push<Fut: Future, O>(&mut self, slot: &mut Slot<Fut, O>, id: usize) {
         slot.link = self.head;
         self.head = id;
         self.in_use -= 1;
@@ -135,7 +135,7 @@ impl FreeList {
 
     /// Drops the future in `slot` in place. The counts are updated first, so
     /// a future that panics in `Drop` leaves them right.
-    fn drop_future<Fut: Future>(&mut self, slot: &mut Slot<Fut>) {
+    fn drop_future<Fut: Future, O>(&mut self, slot: &mut Slot<Fut, O>) {
         if slot.running {
             slot.running = false;
             self.running -= 1;
@@ -145,11 +145,16 @@ impl FreeList {
     }
 }
 
-/// One slot: 64 bytes for small futures and outputs, so one cache line.
-struct Slot<Fut: Future> {
+/// One slot: a future, or the output it finished with (`O`: the stream's
+/// output type where outputs wait in their slots, as in input order, and
+/// `Infallible`, which takes no room, where they never do).
+// Aligned to a cache line, so that a slot of a small future is one line, not
+// two: with many futures parked, a completion touches one line of its slot.
+#[repr(align(64))]
+struct Slot<Fut: Future, O> {
     /// Pinned in place while `Some`: see [`poll_in_place`].
     future: Option<Fut>,
-    output: Option<Fut::Output>,
+    output: Option<O>,
     /// The caller's tag for the current occupant (its position in the input).
     tag: usize,
     /// The node whose wakers wake this slot; `None` before the first insert.
@@ -164,7 +169,7 @@ struct Slot<Fut: Future> {
     running: bool,
 }
 
-impl<Fut: Future> Slot<Fut> {
+impl<Fut: Future, O> Slot<Fut, O> {
     fn vacant() -> Self {
         Self {
             future: None,
@@ -191,9 +196,9 @@ impl<Fut: Future> Slot<Fut> {
 }
 
 /// Slot storage, wakers and ready queue for one stream.
-pub(crate) struct Slots<Fut: Future> {
+pub(crate) struct Slots<Fut: Future, O = <Fut as Future>::Output> {
     /// `segments[k]` holds `segment_len(k)` slots; never resized or moved.
-    segments: Vec<Box<[Slot<Fut>]>>,
+    segments: Vec<Box<[Slot<Fut, O>]>>,
     shared: Arc<Shared>,
     /// Slots handed out so far: ids `0..created`.
     created: usize,
@@ -219,7 +224,7 @@ pub(crate) struct Slots<Fut: Future> {
     drained: bool,
 }
 
-impl<Fut: Future> Slots<Fut> {
+impl<Fut: Future, O> Slots<Fut, O> {
     pub(crate) fn new() -> Self {
         Self {
             segments: Vec::new(),
@@ -267,7 +272,7 @@ impl<Fut: Future> Slots<Fut> {
     /// Stacked Borrows invalidates the references a self-borrowing `async`
     /// block keeps into itself (`&mut` to a `!Unpin` type is exempt).
     #[inline]
-    fn slot_mut(&mut self, id: usize) -> &mut Slot<Fut> {
+    fn slot_mut(&mut self, id: usize) -> &mut Slot<Fut, O> {
         let (k, offset) = locate(id);
         &mut self.segments[k][offset]
     }
@@ -336,7 +341,7 @@ impl<Fut: Future> Slots<Fut> {
 
     /// The slot `id` with the free list, which freeing it updates.
     #[inline]
-    fn parts(&mut self, id: usize) -> (&mut Slot<Fut>, &mut FreeList) {
+    fn parts(&mut self, id: usize) -> (&mut Slot<Fut, O>, &mut FreeList) {
         let (k, offset) = locate(id);
         (&mut self.segments[k][offset], &mut self.free)
     }
@@ -468,7 +473,7 @@ impl<Fut: Future> Slots<Fut> {
     /// Keeps a finished future's output in its slot, and returns the tag of
     /// the item it held.
     #[inline]
-    pub(crate) fn store_output(&mut self, id: SlotId, output: Fut::Output) -> usize {
+    pub(crate) fn store_output(&mut self, id: SlotId, output: O) -> usize {
         let slot = self.slot_mut(id.0);
         slot.output = Some(output);
         slot.tag
@@ -480,7 +485,7 @@ impl<Fut: Future> Slots<Fut> {
     ///
     /// If the slot holds no output (a bug in the caller).
     #[inline]
-    pub(crate) fn take_output(&mut self, id: SlotId) -> Fut::Output {
+    pub(crate) fn take_output(&mut self, id: SlotId) -> O {
         let (slot, free) = self.parts(id.0);
         let output = slot
             .output
@@ -610,20 +615,20 @@ impl<Fut: Future> Slots<Fut> {
 ///
 /// If the slot holds no future (a bug in the caller).
 #[inline]
-fn poll_in_place<Fut: Future>(
-    slot: &mut Slot<Fut>,
+fn poll_in_place<Fut: Future, O>(
+    slot: &mut Slot<Fut, O>,
     id: usize,
     round: u32,
     free: &mut FreeList,
 ) -> Poll<Fut::Output> {
     /// Frees the slot if the poll unwinds.
-    struct Bomb<'a, Fut: Future> {
-        slot: &'a mut Slot<Fut>,
+    struct Bomb<'a, Fut: Future, O> {
+        slot: &'a mut Slot<Fut, O>,
         id: usize,
         free: &'a mut FreeList,
         armed: bool,
     }
-    impl<Fut: Future> Drop for Bomb<'_, Fut> {
+    impl<Fut: Future, O> Drop for Bomb<'_, Fut, O> {
         fn drop(&mut self) {
             if self.armed {
                 // Dropping the future may panic too; that is a double panic
@@ -672,7 +677,7 @@ fn poll_in_place<Fut: Future>(
     poll
 }
 
-impl<Fut: Future> Drop for Slots<Fut> {
+impl<Fut: Future, O> Drop for Slots<Fut, O> {
     fn drop(&mut self) {
         // Wakers the futures handed out may live on, and must not keep the
         // parent task's waker alive.
@@ -692,11 +697,11 @@ mod tests {
     use alloc::vec;
     use core::future::{pending, ready, Pending, Ready};
 
-    fn wake<Fut: Future>(slots: &mut Slots<Fut>, id: SlotId) {
+    fn wake<Fut: Future, O>(slots: &mut Slots<Fut, O>, id: SlotId) {
         waker(slots, id).wake_by_ref();
     }
 
-    fn waker<Fut: Future>(slots: &mut Slots<Fut>, id: SlotId) -> Waker {
+    fn waker<Fut: Future, O>(slots: &mut Slots<Fut, O>, id: SlotId) -> Waker {
         let node = slots.slot_mut(id.0).node_id().unwrap();
         Waker::clone(&slots.shared.node(node).waker_ref())
     }
@@ -732,7 +737,14 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_slot_of_a_small_future_fills_one_cache_line() {
-        assert_eq!(core::mem::size_of::<Slot<Ready<u64>>>(), 64);
+        // With room for the output (input order) and without (completion
+        // order, where outputs never wait in a slot).
+        assert_eq!(core::mem::size_of::<Slot<Ready<u64>, u64>>(), 64);
+        assert_eq!(
+            core::mem::size_of::<Slot<Ready<u64>, core::convert::Infallible>>(),
+            64
+        );
+        assert_eq!(core::mem::align_of::<Slot<Ready<u64>, u64>>(), 64);
     }
 
     #[test]
