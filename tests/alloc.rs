@@ -5,6 +5,8 @@
 //! items panicking behind a slow one, wakers kept after the stream is gone).
 //! A counting global allocator, per thread.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -17,7 +19,8 @@ use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
 // ---------------------------------------------------------------------------
-// Counting allocator (inline on purpose: this file does not use tests/common).
+// Counting allocator (here, not in the kit: a global allocator is declared
+// by the test binary that counts, and only this one does).
 // ---------------------------------------------------------------------------
 
 /// Counts allocations (`alloc`, `alloc_zeroed` and `realloc` each count one)
@@ -428,27 +431,9 @@ fn live_memory_stays_flat_when_futures_wake_themselves_as_they_finish() {
 
 #[test]
 fn live_memory_stays_flat_with_a_waker_kept_forever() {
-    use std::cell::RefCell;
-    use std::task::Waker;
-    let kept_forever: RefCell<Option<Waker>> = RefCell::new(None);
-    let registry: RefCell<Option<Waker>> = RefCell::new(None);
-    let items = (0..FLAT_ITEMS).map(|i| {
-        let (kept_forever, registry) = (&kept_forever, &registry);
-        let mut pending_once = i > 0;
-        futures::future::poll_fn(move |cx: &mut Context<'_>| {
-            if i == 0 {
-                *kept_forever.borrow_mut() = Some(cx.waker().clone());
-                return Poll::Ready(i);
-            }
-            *registry.borrow_mut() = Some(cx.waker().clone());
-            if pending_once {
-                pending_once = false;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Poll::Ready(i)
-        })
-    });
+    let kept_forever = RefCell::new(None);
+    let registry = RefCell::new(None);
+    let items = common::kept_waker_items(FLAT_ITEMS, &kept_forever, &registry);
     let spread = live_spread(items.limited_as_completed(1));
     assert_eq!(spread, 0, "live heap moved by {spread} bytes after warm-up");
     assert!(kept_forever.borrow().is_some());
@@ -509,7 +494,7 @@ fn run_panics<S: Stream + Unpin>(stream: &mut S, panics: usize) {
     while seen < panics {
         calls += 1;
         assert!(calls <= 3 * panics + 3, "the stream stalled");
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_noop(stream))) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| common::poll_noop(stream))) {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(_)) => panic!("nothing can come out: item 0 never finishes"),
             Err(_) => seen += 1,
@@ -520,7 +505,7 @@ fn run_panics<S: Stream + Unpin>(stream: &mut S, panics: usize) {
 /// Live bytes added by `more` further panicking items after `warm_up` of
 /// them went through `stream`.
 fn growth<S: Stream + Unpin>(stream: &mut S, warm_up: usize, more: usize) -> isize {
-    quiet_panics_on_purpose(CHURN_PANIC);
+    common::quiet_panics_on_purpose(&[CHURN_PANIC]);
     run_panics(stream, warm_up);
     let before = live_bytes();
     run_panics(stream, more);
@@ -594,7 +579,7 @@ fn a_waker_kept_after_the_stream_is_dropped_keeps_only_its_own_record() {
         cell: (i == 0).then_some(&kept),
     });
     let mut stream = items.limited_as_completed(WIDE);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(common::poll_noop(&mut stream), Poll::Pending);
     assert_eq!(stream.in_flight(), WIDE);
     drop(stream);
     let retained = live_bytes() - before;
@@ -618,7 +603,7 @@ fn a_waker_kept_after_the_stream_is_dropped_keeps_at_most_its_block() {
         cell: (i == WIDE - 1).then_some(&kept),
     });
     let mut stream = items.limited_as_completed(WIDE);
-    assert_eq!(poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(common::poll_noop(&mut stream), Poll::Pending);
     let records_made = live_bytes() - before;
     drop(stream);
     let retained = live_bytes() - before;
@@ -634,24 +619,4 @@ fn a_waker_kept_after_the_stream_is_dropped_keeps_at_most_its_block() {
 /// Live heap bytes of this thread.
 fn live_bytes() -> isize {
     LIVE.with(Cell::get)
-}
-
-/// Polls `stream` once with a no-op waker.
-fn poll_noop<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    Pin::new(stream).poll_next(&mut Context::from_waker(noop_waker_ref()))
-}
-
-/// Keeps panics with `message` out of the test output.
-fn quiet_panics_on_purpose(message: &'static str) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let quiet = info.payload().downcast_ref::<&str>() == Some(&message)
-                || info.payload().downcast_ref::<String>().map(String::as_str) == Some(message);
-            if !quiet {
-                previous(info);
-            }
-        }));
-    });
 }

@@ -721,3 +721,34 @@ macro_rules! assert_not_impl {
 
 #[allow(unused_imports)]
 pub(crate) use assert_not_impl;
+
+// ---------------------------------------------------------------------------
+// The "waker kept forever" items (Guarantee 5).
+
+/// Items of the "waker kept forever" case: item 0 keeps a clone of its waker
+/// in `kept_forever` and finishes; every later item keeps a clone of its
+/// waker in `registry` (replacing the one before, as a registry of interest
+/// does), wakes itself, is pending once, then finishes with its index.
+/// Allocates nothing.
+pub fn kept_waker_items<'a>(
+    n: usize,
+    kept_forever: &'a RefCell<Option<Waker>>,
+    registry: &'a RefCell<Option<Waker>>,
+) -> impl Iterator<Item = impl Future<Output = usize> + Unpin + 'a> + 'a {
+    (0..n).map(move |i| {
+        let mut pending_once = i > 0;
+        futures::future::poll_fn(move |cx: &mut Context<'_>| {
+            if i == 0 {
+                *kept_forever.borrow_mut() = Some(cx.waker().clone());
+                return Poll::Ready(i);
+            }
+            *registry.borrow_mut() = Some(cx.waker().clone());
+            if pending_once {
+                pending_once = false;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(i)
+        })
+    })
+}
