@@ -20,7 +20,7 @@
 //! the woken future is unpolled, and the engine's waker records (the distinct
 //! wakers its futures see) stay bounded by the items in flight plus the
 //! wakers held outside (Guarantee 5), however many items pass through. One
-//! schedule in 25 is long (100 to 250 items, small limits) so that a record
+//! schedule in 100 is long (80 to 160 items, small limits) so that a record
 //! per item would show.
 //!
 //! Commands (times on the 2-core dev machine):
@@ -184,12 +184,12 @@ impl Setup {
         } else {
             SourceKind::Iter
         };
-        // One schedule in 25 is long: many items through small limits, so
+        // One schedule in 100 is long: many items through small limits, so
         // that memory growing with the items passed through would show. One
         // in ten is big: more items, more steps, wider limits.
         // (Not under Miri, which is a thousand times slower; the draw is still
         // made, so every other seed names the same schedule as natively.)
-        let long = rng.one_in(25) && !cfg!(miri);
+        let long = rng.one_in(100) && !cfg!(miri);
         let big = !long && rng.one_in(10);
         let limit = if long {
             1 + rng.below(4)
@@ -199,7 +199,7 @@ impl Setup {
             gen_limit(rng)
         };
         let len = if long {
-            100 + rng.below(151)
+            80 + rng.below(81)
         } else if big {
             17 + rng.below(48)
         } else {
