@@ -512,8 +512,10 @@ fn growth<S: Stream + Unpin>(stream: &mut S, warm_up: usize, more: usize) -> isi
     live_bytes() - before
 }
 
-const CHURN_WARM_UP: usize = if cfg!(miri) { 20 } else { 1_000 };
-const CHURN_MORE: usize = if cfg!(miri) { 300 } else { 20_000 };
+// Under Miri, where each panic costs a lot, fewer: the growth was 25 bytes
+// per panicked item.
+const CHURN_WARM_UP: usize = if cfg!(miri) { 10 } else { 1_000 };
+const CHURN_MORE: usize = if cfg!(miri) { 60 } else { 20_000 };
 
 /// The in-order core keeps an entry for every item pulled until it reaches
 /// the front of the line; entries of items whose future panicked are
