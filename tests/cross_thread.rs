@@ -68,6 +68,13 @@ fn within_60s<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) 
 /// slot off its ready list, and then legitimately causes one more poll. So a
 /// wake counted by poll `k` beyond the one it needs carries at most one credit
 /// to poll `k + 1`; a poll with no credit at all is a violation.
+///
+/// That one credit is enough only if a wake is counted and delivered in one
+/// step as far as the poll's count is concerned: a waking thread that counted
+/// two wakes, then stalled until after poll `k + 1` took the slot off the
+/// list, would make poll `k + 2` look unwoken (seen under ThreadSanitizer,
+/// whose scheduling stretches such gaps). `counting` makes "count, then
+/// wake" and the poll's taking of the count exclusive of each other.
 struct Probe {
     index: usize,
     /// Ticks needed before the future finishes.
@@ -83,6 +90,9 @@ struct Probe {
     /// Wakes still to deliver after the future finished (stale wakes).
     stale_left: AtomicUsize,
     waker: Mutex<Option<Waker>>,
+    /// Held while a wake is counted and delivered, and while a poll takes
+    /// the count (see the type's doc).
+    counting: Mutex<()>,
 }
 
 impl Probe {
@@ -99,6 +109,7 @@ impl Probe {
             finished: AtomicBool::new(false),
             stale_left: AtomicUsize::new(stale),
             waker: Mutex::new(None),
+            counting: Mutex::new(()),
         })
     }
 
@@ -112,6 +123,7 @@ impl Probe {
 
     /// Bookkeeping at the start of every poll.
     fn on_poll(&self, waker: &Waker) {
+        let _counting = lock(&self.counting);
         let first = self.polls.fetch_add(1, SeqCst) == 0;
         let credits = self.wakes_since_poll.swap(0, SeqCst) + self.carry.load(SeqCst);
         let left = if first {
@@ -135,6 +147,7 @@ impl Probe {
         let Some(waker) = lock(&self.waker).clone() else {
             return false;
         };
+        let _counting = lock(&self.counting);
         self.wakes_since_poll.fetch_add(1, SeqCst);
         self.wake_calls.fetch_add(1, SeqCst);
         if by_value {
