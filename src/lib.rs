@@ -118,13 +118,16 @@
 //!    polled. No allocation happens per future once its slot exists, and
 //!    slots are created only as items arrive (`limit = usize::MAX` over ten
 //!    items allocates for ten). Memory is bounded by the items alive at once,
-//!    however many pass through an endless source. A future that wakes itself
+//!    however many pass through an endless source: slots come in blocks that
+//!    double in size (2, 2, 4, 8, ...), so `n` items alive at once take room
+//!    for `n.next_power_of_two()` of them (at least two), a limit that is a
+//!    power of two no more than it needs. A future that wakes itself
 //!    as it finishes costs nothing extra. A waker that outlives its future,
 //!    even one kept forever, costs at most two small records (its own, and
 //!    one made while the stream looks for records it can reuse) and never
 //!    holds back the reuse of the others. Once the stream is dropped, a waker
 //!    still held keeps the block of records its own was allocated in (blocks
-//!    double in size, from one record) until it goes.
+//!    double in size, from two records) until it goes.
 //! 6. **Fair.** One call polls each future at most once (a refill's first
 //!    poll counts). When futures keep waking themselves, the stream returns
 //!    `Pending` after waking its own task instead of spinning; with nothing

@@ -568,10 +568,44 @@ impl Future for KeepsWaker<'_> {
     }
 }
 
+/// Live bytes while `n` futures that never finish are in flight (limit `n`).
+fn parked_bytes(n: usize) -> isize {
+    let before = live_bytes();
+    let mut stream = (0..n)
+        .map(|_| std::future::pending::<usize>())
+        .limited_as_completed(n);
+    assert_eq!(common::poll_noop(&mut stream), Poll::Pending);
+    assert_eq!(stream.in_flight(), n);
+    let bytes = live_bytes() - before;
+    drop(stream);
+    assert_eq!(live_bytes(), before);
+    bytes
+}
+
+/// Guarantee 5: `n` items alive at once take room for
+/// `n.next_power_of_two()`, so a power-of-two limit takes no more room than
+/// the items need: 1024 parked futures cost what 513 do, and the 1025th
+/// starts the next block. Before blocks of 2, 2, 4, ..., the 1024th item
+/// alone allocated a block of 1024 slots and records.
+#[test]
+fn a_power_of_two_of_live_items_takes_room_for_that_many() {
+    let (low, full, more) = if cfg!(miri) {
+        (65, 128, 129)
+    } else {
+        (513, 1024, 1025)
+    };
+    let low_bytes = parked_bytes(low);
+    assert_eq!(parked_bytes(full), low_bytes);
+    assert!(
+        parked_bytes(more) > low_bytes + low_bytes / 2,
+        "the next item starts a block as large as all before it"
+    );
+}
+
 const WIDE: usize = if cfg!(miri) { 256 } else { 4096 };
 
 /// Guarantee 5: once the stream is dropped, a waker still held keeps only
-/// the block its own record is in (item 0's: a block of one). This failed
+/// the block its own record is in (item 0's: a block of two). This failed
 /// when every record lived until the last waker: some 390 KB here.
 #[test]
 fn a_waker_kept_after_the_stream_is_dropped_keeps_only_its_own_record() {

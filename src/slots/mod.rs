@@ -8,8 +8,8 @@
 //! destroyed before the stream is, and a freed slot goes on a free list and is
 //! refilled before a new one is created.
 //!
-//! * **Storage.** Slots live in segments that double in size (segment `k`
-//!   holds `2^k` slots, see [`waker::locate`]), each allocated once when the
+//! * **Storage.** Slots live in segments that double in size (2, 2, 4, 8,
+//!   ...: the first `k` hold `2^k` slots, see [`waker::locate`]), each allocated once when the
 //!   first of its slots is needed and never moved or freed before the arena
 //!   is. So `n` live items cost about `2 log2 n` allocations in all, and
 //!   memory stays within twice what the live items need.
@@ -755,8 +755,23 @@ mod tests {
         }
         assert_eq!(slots.capacity(), 10);
         assert_eq!(slots.in_use(), 10);
-        // Segments of 1, 2, 4 and 8 slots hold them.
+        // Segments of 2, 2, 4 and 8 slots hold them.
         assert_eq!(slots.segments.len(), 4);
+        assert_eq!(slots.segments.iter().map(|s| s.len()).sum::<usize>(), 16);
+    }
+
+    #[test]
+    fn a_power_of_two_of_live_items_fills_its_segments() {
+        let mut slots: Slots<Pending<()>> = Slots::new();
+        for tag in 0..16 {
+            park_one(&mut slots, tag);
+        }
+        // 2 + 2 + 4 + 8: no segment of 16 for the sixteenth item.
+        assert_eq!(slots.segments.len(), 4);
+        assert_eq!(slots.segments.iter().map(|s| s.len()).sum::<usize>(), 16);
+        assert_eq!(slots.node_segments, 4);
+        park_one(&mut slots, 16);
+        assert_eq!(slots.segments.len(), 5);
     }
 
     #[test]

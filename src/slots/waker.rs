@@ -46,20 +46,28 @@ pub(super) const NIL: usize = usize::MAX;
 /// Segments in a full arena: enough for every id below [`NIL`].
 const SEGMENTS: usize = usize::BITS as usize;
 
-/// Where slot `id` lives: segment `k` holds ids `2^k - 1 .. 2^(k+1) - 1`, so
-/// `id` is at offset `id + 1 - 2^k` of segment `k = log2(id + 1)`.
+/// Where slot `id` lives: segment 0 holds ids 0 and 1, and segment `k >= 1`
+/// holds ids `2^k .. 2^(k+1)`, so `id` is at offset `id - first(k)` of
+/// segment `k = log2(max(id, 1))`. The first `k + 1` segments hold exactly
+/// `2^(k+1)` slots: a limit that is a power of two fills its segments, and
+/// does not allocate a whole segment more for its last item.
 #[inline]
 pub(super) fn locate(id: usize) -> (usize, usize) {
     debug_assert!(id != NIL);
-    let n = id + 1;
-    let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
-    (k, n - (1 << k))
+    let k = (usize::BITS - 1 - (id | 1).leading_zeros()) as usize;
+    (k, id - segment_first(k))
+}
+
+/// The first id in segment `k`.
+#[inline]
+pub(super) const fn segment_first(k: usize) -> usize {
+    (1 << k) & !1
 }
 
 /// The number of slots in segment `k`.
 #[inline]
 pub(super) const fn segment_len(k: usize) -> usize {
-    1 << k
+    1 << if k == 0 { 1 } else { k }
 }
 
 /// The state shared by the stream and every waker of its slots: the stack of
@@ -99,7 +107,7 @@ impl Shared {
     /// Takes the `Arc` as `this` rather than `self` because loom's `Arc`
     /// (see `sync.rs`) cannot be a method receiver.
     pub(super) fn grow(this: &Arc<Self>, k: usize) {
-        let first = segment_len(k) - 1;
+        let first = segment_first(k);
         let shared = Arc::as_ptr(this);
         let nodes: Box<[Node]> = (0..segment_len(k))
             .map(|offset| Node {
@@ -456,24 +464,38 @@ mod loom_tests;
 
 #[cfg(test)]
 mod tests {
-    use super::{locate, segment_len};
+    use super::{locate, segment_first, segment_len};
 
     #[test]
     fn locate_maps_ids_onto_doubling_segments() {
         assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(1), (1, 0));
-        assert_eq!(locate(2), (1, 1));
-        assert_eq!(locate(3), (2, 0));
-        assert_eq!(locate(6), (2, 3));
-        assert_eq!(locate(7), (3, 0));
+        assert_eq!(locate(1), (0, 1));
+        assert_eq!(locate(2), (1, 0));
+        assert_eq!(locate(3), (1, 1));
+        assert_eq!(locate(4), (2, 0));
+        assert_eq!(locate(7), (2, 3));
+        assert_eq!(locate(8), (3, 0));
         assert_eq!(
             locate(usize::MAX - 1),
-            (usize::BITS as usize - 1, segment_len(63) - 1)
+            (usize::BITS as usize - 1, segment_len(63) - 2)
         );
+        // Ids are dense: each one is the next offset of its segment, and a
+        // segment starts where the one before it ends.
+        let mut expected = (0, 0);
         for id in 0..10_000 {
-            let (k, offset) = locate(id);
-            assert!(offset < segment_len(k));
-            assert_eq!(segment_len(k) - 1 + offset, id);
+            assert_eq!(locate(id), expected, "id {id}");
+            let (k, offset) = expected;
+            assert_eq!(segment_first(k) + offset, id);
+            expected = if offset + 1 == segment_len(k) {
+                (k + 1, 0)
+            } else {
+                (k, offset + 1)
+            };
+        }
+        // A power-of-two count of slots fills its segments exactly.
+        for k in 0..20 {
+            let last = (1usize << (k + 1)) - 1;
+            assert_eq!(locate(last), (k, segment_len(k) - 1));
         }
     }
 }
