@@ -115,11 +115,25 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         Poll::Ready(self.held.take())
     }
 
+    /// Whether another item may be pulled now.
+    #[inline]
+    fn has_room(&self) -> bool {
+        !self.source_done && self.slots.in_use() + self.finished.len() < self.limit
+    }
+
     /// Pulls and polls once new futures until `limit` items are in flight or
     /// the source has nothing more right now.
     #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
-        while !self.source_done && self.slots.in_use() + self.finished.len() < self.limit {
+        // Checked here, inline, so that a call with no room (every call on a
+        // full stream that finds nothing finished) costs a comparison.
+        if self.has_room() {
+            self.fill_from_source(cx);
+        }
+    }
+
+    fn fill_from_source(&mut self, cx: &mut Context<'_>) {
+        while self.has_room() {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;

@@ -146,7 +146,21 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
     /// source has nothing more right now.
     #[inline]
     fn fill(&mut self, cx: &mut Context<'_>) {
-        while !self.source_done && self.slots.in_use() < self.limit {
+        // Checked here, inline, so that a call with no room costs a
+        // comparison.
+        if self.has_room() {
+            self.fill_from_source(cx);
+        }
+    }
+
+    /// Whether another item may be pulled now.
+    #[inline]
+    fn has_room(&self) -> bool {
+        !self.source_done && self.slots.in_use() < self.limit
+    }
+
+    fn fill_from_source(&mut self, cx: &mut Context<'_>) {
+        while self.has_room() {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;

@@ -115,16 +115,6 @@ impl FreeList {
         running: 0,
     };
 
-    /// Takes the first free slot's id, given a way to read a slot's `link`.
-    fn pop(&mut self, link_of: impl FnOnce(usize) -> usize) -> Option<usize> {
-        if self.head == NIL {
-            return None;
-        }
-        let id = self.head;
-        self.head = link_of(id);
-        Some(id)
-    }
-
     /// Puts `slot` (id `id`) back on the list. Its future must already be
     /// dropped or about to be (see [`drop_future`](Self::drop_future)).
     fn push<Fut: Future, O>(&mut self, slot: &mut Slot<Fut, O>, id: usize) {
@@ -285,46 +275,54 @@ impl<Fut: Future, O> Slots<Fut, O> {
         future: Fut,
         tag: usize,
     ) -> (SlotId, Poll<Fut::Output>) {
-        let segments = &mut self.segments;
-        let reused = self.free.pop(|id| {
-            let (k, offset) = locate(id);
-            segments[k][offset].link
-        });
-        let id = match reused {
-            Some(id) => {
-                let idle = self
-                    .slot_mut(id)
+        // The slot is located once on the path every item takes.
+        let (id, slot) = match self.free.head {
+            NIL => {
+                let id = self.new_slot();
+                let (k, offset) = locate(id);
+                (id, &mut self.segments[k][offset])
+            }
+            id => {
+                let (k, offset) = locate(id);
+                let slot = &mut self.segments[k][offset];
+                self.free.head = slot.link;
+                let idle = slot
                     .node
                     .as_ref()
                     // SAFETY: `self.shared` owns the node and outlives this borrow.
                     .is_some_and(|node| unsafe { node.get() }.is_idle());
-                if !idle {
+                if idle {
+                    (id, slot)
+                } else {
                     self.replace_node(id);
+                    (id, &mut self.segments[k][offset])
                 }
-                id
-            }
-            None => {
-                let id = self.created;
-                let (k, _) = locate(id);
-                if k == self.segments.len() {
-                    self.segments
-                        .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
-                }
-                self.created += 1;
-                self.replace_node(id);
-                id
             }
         };
-        self.free.in_use += 1;
-        self.free.running += 1;
-        let round = self.round;
-        let (slot, free) = self.parts(id);
+        let free = &mut self.free;
+        free.in_use += 1;
+        free.running += 1;
         debug_assert!(!slot.in_use());
         slot.future = Some(future);
         slot.running = true;
         slot.tag = tag;
         slot.link = NIL;
-        (SlotId(id), poll_in_place(slot, id, round, free))
+        (SlotId(id), poll_in_place(slot, id, self.round, free))
+    }
+
+    /// A slot never used before, growing the slot segments if needed, with
+    /// a node of its own.
+    #[cold]
+    fn new_slot(&mut self) -> usize {
+        let id = self.created;
+        let (k, _) = locate(id);
+        if k == self.segments.len() {
+            self.segments
+                .push((0..segment_len(k)).map(|_| Slot::vacant()).collect());
+        }
+        self.created += 1;
+        self.replace_node(id);
+        id
     }
 
     /// Gives slot `id` an idle node, retiring the one it had (a waker of an

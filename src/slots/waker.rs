@@ -347,6 +347,7 @@ impl Node {
     /// A waker that wakes and then drops queues the node before it releases
     /// its count (release), and this reads the count first (acquire), so a
     /// count of 0 is never read together with a stale `queued == false`.
+    #[inline]
     pub(super) fn is_idle(&self) -> bool {
         self.clones.load(Ordering::Acquire) == 0 && !self.queued.load(Ordering::Acquire)
     }
