@@ -92,8 +92,7 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     #[inline]
     fn poll_woken(&mut self) {
         while let Some(id) = self.slots.next_woken() {
-            if let Poll::Ready(output) = self.slots.poll(id) {
-                let tag = self.slots.release(id);
+            if let Poll::Ready((tag, output)) = self.slots.poll_and_release(id) {
                 self.finish(tag, output);
             }
         }
@@ -138,8 +137,7 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
-                    if let (id, Poll::Ready(output)) = self.slots.insert_and_poll(future, tag) {
-                        self.slots.release(id);
+                    if let Poll::Ready(output) = self.slots.insert_and_poll_release(future, tag) {
                         self.finish(tag, output);
                     }
                 }

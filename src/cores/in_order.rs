@@ -90,18 +90,28 @@ impl<S: Source, P> InOrderCore<S, P> {
     #[inline]
     fn forget_panicked(&mut self) {
         if self.order.len() > 2 * self.slots.in_use() + 16 {
-            let slots = &mut self.slots;
-            self.order.retain(|&(id, tag)| slots.holds(id, tag));
+            self.forget_panicked_now();
         }
+    }
+
+    #[cold]
+    fn forget_panicked_now(&mut self) {
+        let slots = &mut self.slots;
+        self.order.retain(|&(id, tag)| slots.holds(id, tag));
     }
 
     /// Drops every item after the one that stopped the stream, newest first.
     /// Each entry is removed before its slot is cleared, so if a `Drop`
     /// panics, the next call goes on where this one stopped.
+    #[inline]
     fn cancel_after_stop(&mut self) {
-        let Some(stop_at) = self.stop_at else {
-            return;
-        };
+        // Inline and first: only a try stream that has stopped goes on.
+        if let Some(stop_at) = self.stop_at {
+            self.cancel_after(stop_at);
+        }
+    }
+
+    fn cancel_after(&mut self, stop_at: usize) {
         while let Some(&(id, tag)) = self.order.back() {
             if tag <= stop_at {
                 break;

@@ -236,9 +236,7 @@ fn poll_next(slots: &mut Slots<Probe>, parent: &Waker) -> Vec<SlotId> {
     while let Some(id) = slots.next_woken() {
         assert!(!polled.contains(&id), "slot polled twice in one round");
         polled.push(id);
-        if slots.poll(id).is_ready() {
-            slots.release(id);
-        }
+        let _ = slots.poll_and_release(id);
     }
     slots.park(parent);
     polled
@@ -392,9 +390,8 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
             delayed2.fetch_add(1, Relaxed);
         }
         assert_eq!(woken, Some(a));
-        assert!(slots.poll(a).is_ready());
+        assert_eq!(slots.poll_and_release(a), Poll::Ready((0, ())));
         assert_eq!(log_a.drops.get(), 1);
-        slots.release(a);
         let (probe, log_b) = Probe::new(&signal);
         let (b, poll) = slots.insert_and_poll(probe, 1);
         assert!(poll.is_pending());

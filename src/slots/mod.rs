@@ -275,6 +275,23 @@ impl<Fut: Future, O> Slots<Fut, O> {
         future: Fut,
         tag: usize,
     ) -> (SlotId, Poll<Fut::Output>) {
+        self.place_and_poll::<false>(future, tag)
+    }
+
+    /// [`insert_and_poll`](Self::insert_and_poll), freeing the slot at once
+    /// if the future finishes on this first poll.
+    #[inline]
+    pub(crate) fn insert_and_poll_release(&mut self, future: Fut, tag: usize) -> Poll<Fut::Output> {
+        self.place_and_poll::<true>(future, tag).1
+    }
+
+    /// Both of the above: `RELEASE` frees the slot of a future that finishes.
+    #[inline(always)]
+    fn place_and_poll<const RELEASE: bool>(
+        &mut self,
+        future: Fut,
+        tag: usize,
+    ) -> (SlotId, Poll<Fut::Output>) {
         // The slot is located once on the path every item takes.
         let (id, slot) = match self.free.head {
             NIL => {
@@ -307,7 +324,11 @@ impl<Fut: Future, O> Slots<Fut, O> {
         slot.running = true;
         slot.tag = tag;
         slot.link = NIL;
-        (SlotId(id), poll_in_place(slot, id, self.round, free))
+        let poll = poll_in_place(slot, id, self.round, free);
+        if RELEASE && poll.is_ready() {
+            free.push(slot, id);
+        }
+        (SlotId(id), poll)
     }
 
     /// A slot never used before, growing the slot segments if needed, with
@@ -446,9 +467,24 @@ impl<Fut: Future, O> Slots<Fut, O> {
         poll_in_place(slot, id.0, round, free)
     }
 
-    /// Frees a slot whose future has finished, and returns the tag of the
-    /// item it held.
+    /// [`poll`](Self::poll), freeing the slot at once if the future
+    /// finishes: then the tag of its item comes out with the output.
     #[inline]
+    pub(crate) fn poll_and_release(&mut self, id: SlotId) -> Poll<(usize, Fut::Output)> {
+        let round = self.round;
+        let (slot, free) = self.parts(id.0);
+        match poll_in_place(slot, id.0, round, free) {
+            Poll::Ready(output) => {
+                free.push(slot, id.0);
+                Poll::Ready((slot.tag, output))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Frees a slot whose future has finished, and returns the tag of the
+    /// item it held. (The cores use [`poll_and_release`](Self::poll_and_release).)
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn release(&mut self, id: SlotId) -> usize {
         let (slot, free) = self.parts(id.0);
         debug_assert!(!slot.running && slot.output.is_none());
@@ -542,21 +578,22 @@ impl<Fut: Future, O> Slots<Fut, O> {
                 }
             }
             let node = self.ready.head;
-            let (id, next) = {
-                let shared = self.shared.node(node);
-                (shared.slot(), shared.next())
-            };
+            // Looked up once: the node, and the slot through the segments
+            // directly (a field apart from `shared`).
+            let record = self.shared.node(node);
+            let (id, next) = (record.slot(), record.next());
             self.ready.head = next;
             if next == NIL {
                 self.ready.tail = NIL;
             }
             if id != NIL {
-                let slot = self.slot_mut(id);
+                let (k, offset) = locate(id);
+                let slot = &mut self.segments[k][offset];
                 if slot.running {
                     if slot.polled_round == self.round {
                         // Polled once in this round already: it stays queued
                         // (so no wake is lost) and goes first next round.
-                        self.shared.node(node).set_next(NIL);
+                        record.set_next(NIL);
                         let single = List {
                             head: node,
                             tail: node,
@@ -564,13 +601,13 @@ impl<Fut: Future, O> Slots<Fut, O> {
                         self.deferred.append(single, &self.shared);
                         continue;
                     }
-                    self.shared.node(node).dequeue();
+                    record.dequeue();
                     return Some(SlotId(id));
                 }
             }
             // A wake for a retired node, or for a slot that is free or holds
             // an output: nothing to poll.
-            self.shared.node(node).dequeue();
+            record.dequeue();
         }
     }
 
