@@ -399,10 +399,14 @@ fn wakes_from_other_threads_under_block_on_in_order() {
     }
 }
 
-/// Each sender reaches the completer thread only when the stream pulls its
-/// item, so every completion is a wake, from another thread, of a future the
-/// stream has already polled; the completer picks among the senders it holds
-/// at random.
+/// Each sender reaches the completer thread only once its receiver's first
+/// poll has returned `Pending` (its waker registered), so every completion is
+/// a wake, from another thread, of a future the stream has already polled;
+/// the completer picks among the senders it holds at random. So all
+/// `THREADED_LIMIT` futures are alive at once after the first fill, whatever
+/// the timing. (Handing the sender over at pull time let a fast completer
+/// finish a future before its first poll: under ThreadSanitizer a run then
+/// peaked at 7 live futures.)
 #[test]
 fn wakes_of_parked_futures_from_other_threads() {
     type Pair = (usize, oneshot::Sender<usize>);
@@ -426,13 +430,19 @@ fn wakes_of_parked_futures_from_other_threads() {
         });
         let live = Arc::new(Live::default());
         let futures = (0..THREADED).map(|i| {
-            let (tx, rx) = oneshot::channel::<usize>();
-            pair_tx.send((i, tx)).expect("completer gone");
+            let (tx, mut rx) = oneshot::channel::<usize>();
+            let (mut tx, pair_tx) = (Some(tx), pair_tx.clone());
             let guard = live.enter();
-            async move {
-                let _guard = guard;
-                rx.await.expect("sender dropped")
-            }
+            futures::future::poll_fn(move |cx| {
+                let _guard = &guard;
+                let poll = rx.poll_unpin(cx);
+                if poll.is_pending() {
+                    if let Some(tx) = tx.take() {
+                        pair_tx.send((i, tx)).expect("completer gone");
+                    }
+                }
+                poll.map(|output| output.expect("sender dropped"))
+            })
         });
         let stream = futures.limited_as_completed(THREADED_LIMIT);
         let mut outputs: Vec<usize> = futures::executor::block_on(stream.collect());
