@@ -596,6 +596,19 @@ fn a_power_of_two_of_live_items_takes_room_for_that_many() {
     };
     let low_bytes = parked_bytes(low);
     assert_eq!(parked_bytes(full), low_bytes);
+    // Each: a 64-byte slot (`pending()` is small) and a 32-byte waker record
+    // (24 on 32-bit targets), plus a little for the stream itself.
+    let per_item = 64
+        + if cfg!(target_pointer_width = "64") {
+            32
+        } else {
+            24
+        };
+    let expected = full * per_item;
+    assert!(
+        (expected..expected + 1024).contains(&(low_bytes as usize)),
+        "{low_bytes} bytes for {full} parked futures: {per_item} each and under 1 KiB more expected"
+    );
     assert!(
         parked_bytes(more) > low_bytes + low_bytes / 2,
         "the next item starts a block as large as all before it"

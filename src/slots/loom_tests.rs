@@ -21,7 +21,7 @@ use std::vec::Vec;
 
 use loom::thread;
 
-use super::{Node, Shared, NIL};
+use super::{from_u32, to_u32, Node, Shared, NIL};
 use crate::slots::sync::{Arc, AtomicUsize, Ordering};
 use crate::slots::{SlotId, Slots};
 
@@ -211,7 +211,7 @@ fn stacked(shared: &Shared) -> Vec<usize> {
         if repeat {
             break;
         }
-        node = shared.node(node).next.load(Ordering::Acquire);
+        node = from_u32(shared.node(node).next.load(Ordering::Acquire));
     }
     ids
 }
@@ -752,11 +752,13 @@ fn schedule_check_then_set(node: &Node, shared: &Shared) {
     node.queued.store(true, Ordering::Release);
     let mut head = shared.head.load(Ordering::Relaxed);
     loop {
-        node.next.store(head, Ordering::Relaxed);
-        match shared
-            .head
-            .compare_exchange_weak(head, node.id, Ordering::AcqRel, Ordering::Relaxed)
-        {
+        node.next.store(to_u32(head), Ordering::Relaxed);
+        match shared.head.compare_exchange_weak(
+            head,
+            node.id as usize,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
             Ok(_) => break,
             Err(actual) => head = actual,
         }

@@ -58,7 +58,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
 use self::sync::Arc;
-use self::waker::{locate, segment_len, NodeRef, Shared, NIL};
+use self::waker::{locate, segment_len, NodeRef, Shared, MAX_NODES, NIL};
 
 /// The length of `retired` at which the first sweep for idle nodes happens
 /// (see [`Slots::fresh_node`]); 2 under loom, so that a small model reaches
@@ -422,6 +422,12 @@ impl<Fut: Future, O> Slots<Fut, O> {
     /// A node never used before, growing the node segments if needed.
     fn new_node(&mut self) -> usize {
         let node = self.nodes;
+        // Nodes keep ids as `u32`. Each node serves one live future or one
+        // waker kept out there, so this is billions of either at once.
+        assert!(
+            node < MAX_NODES,
+            "limited-as-completed: more than {MAX_NODES} futures in flight and wakers kept"
+        );
         let (k, _) = locate(node);
         if k == self.node_segments {
             Shared::grow(&self.shared, k);

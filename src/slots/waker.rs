@@ -38,7 +38,7 @@ use core::ptr::{self, NonNull};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::atomic_waker::AtomicWaker;
-use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 /// Marks the end of a list of slot ids (and the empty stack).
 pub(super) const NIL: usize = usize::MAX;
@@ -112,10 +112,10 @@ impl Shared {
         let nodes: Box<[Node]> = (0..segment_len(k))
             .map(|offset| Node {
                 queued: AtomicBool::new(false),
-                next: AtomicUsize::new(NIL),
-                slot: AtomicUsize::new(NIL),
+                next: AtomicU32::new(NIL32),
+                slot: AtomicU32::new(NIL32),
                 clones: AtomicUsize::new(0),
-                id: first + offset,
+                id: to_u32(first + offset),
                 shared,
             })
             .collect();
@@ -286,58 +286,89 @@ impl NodeRef {
 }
 
 /// The waking end of one slot.
+///
+/// 32 bytes, so that no node straddles two cache lines: ids are kept as `u32`
+/// ([`NIL`] as `u32::MAX`; [`Slots`](super::Slots) makes no node past
+/// [`MAX_NODES`]).
 #[derive(Debug)]
 pub(super) struct Node {
-    /// `true` while the id is on the stack or in the stream's local list.
-    queued: AtomicBool,
+    /// Wakers of this node that are owned (cloned) rather than borrowed for a
+    /// poll. While any exist, the node may be woken at any time.
+    clones: AtomicUsize,
+    /// The `Shared` that owns this node; every waker of the node holds one
+    /// strong count of it.
+    shared: *const Shared,
     /// The id below this one on the stack; written only by the waker that
     /// set `queued`, read only by the stream after taking the stack. Once the
     /// stream has taken the stack, and until it dequeues the node, no waker
     /// writes it (`queued` stays set), and the stream links its own ready
     /// lists through it.
-    next: AtomicUsize,
+    next: AtomicU32,
     /// The slot this node serves, [`NIL`] while retired. Only the stream
     /// reads or writes it; wakers never look at it.
-    slot: AtomicUsize,
-    /// Wakers of this node that are owned (cloned) rather than borrowed for a
-    /// poll. While any exist, the node may be woken at any time.
-    clones: AtomicUsize,
-    id: usize,
-    /// The `Shared` that owns this node; every waker of the node holds one
-    /// strong count of it.
-    shared: *const Shared,
+    slot: AtomicU32,
+    id: u32,
+    /// `true` while the id is on the stack or in the stream's local list.
+    queued: AtomicBool,
+}
+
+/// [`NIL`] as a node keeps it.
+const NIL32: u32 = u32::MAX;
+
+/// How many nodes a stream may make: every id below [`NIL32`].
+pub(super) const MAX_NODES: usize = NIL32 as usize;
+
+/// An id (or [`NIL`]) as a node keeps it.
+#[inline]
+fn to_u32(id: usize) -> u32 {
+    if id == NIL {
+        NIL32
+    } else {
+        debug_assert!(id < MAX_NODES);
+        id as u32
+    }
+}
+
+/// An id (or [`NIL`]) from a node.
+#[inline]
+fn from_u32(id: u32) -> usize {
+    if id == NIL32 {
+        NIL
+    } else {
+        id as usize
+    }
 }
 
 impl Node {
     /// This node's id.
     pub(super) fn id(&self) -> usize {
-        self.id
+        self.id as usize
     }
 
     /// The id below this one on a chain returned by [`Shared::take_all`],
     /// or the next one in the stream's local list.
     #[inline]
     pub(super) fn next(&self) -> usize {
-        self.next.load(Ordering::Relaxed)
+        from_u32(self.next.load(Ordering::Relaxed))
     }
 
     /// Links the node in the stream's local list. Only for a node taken from
     /// the stack and not yet dequeued, which no waker writes to.
     #[inline]
     pub(super) fn set_next(&self, next: usize) {
-        self.next.store(next, Ordering::Relaxed);
+        self.next.store(to_u32(next), Ordering::Relaxed);
     }
 
     /// The slot this node serves, [`NIL`] while retired.
     #[inline]
     pub(super) fn slot(&self) -> usize {
-        self.slot.load(Ordering::Relaxed)
+        from_u32(self.slot.load(Ordering::Relaxed))
     }
 
     /// Attaches the node to `slot` ([`NIL`] to retire it).
     #[inline]
     pub(super) fn set_slot(&self, slot: usize) {
-        self.slot.store(slot, Ordering::Relaxed);
+        self.slot.store(to_u32(slot), Ordering::Relaxed);
     }
 
     /// Whether nothing can wake this node any more: no owned waker exists and
@@ -385,10 +416,10 @@ impl Node {
         }
         let mut head = shared.head.load(Ordering::Relaxed);
         loop {
-            self.next.store(head, Ordering::Relaxed);
+            self.next.store(to_u32(head), Ordering::Relaxed);
             match shared.head.compare_exchange_weak(
                 head,
-                self.id,
+                self.id as usize,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -465,7 +496,21 @@ mod loom_tests;
 
 #[cfg(test)]
 mod tests {
-    use super::{locate, segment_first, segment_len};
+    use super::{from_u32, locate, segment_first, segment_len, to_u32, Node, MAX_NODES, NIL};
+
+    #[test]
+    fn a_node_is_half_a_cache_line() {
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(core::mem::size_of::<Node>(), 32);
+        assert!(core::mem::size_of::<Node>() <= 32);
+    }
+
+    #[test]
+    fn node_ids_keep_nil() {
+        assert_eq!(from_u32(to_u32(NIL)), NIL);
+        assert_eq!(from_u32(to_u32(0)), 0);
+        assert_eq!(from_u32(to_u32(MAX_NODES - 1)), MAX_NODES - 1);
+    }
 
     #[test]
     fn locate_maps_ids_onto_doubling_segments() {
