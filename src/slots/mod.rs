@@ -83,6 +83,7 @@ impl List {
     };
 
     /// Appends `other` (whose last node already links to [`NIL`]) to `self`.
+    #[inline]
     fn append(&mut self, other: List, shared: &Shared) {
         if other.head == NIL {
             return;
@@ -571,6 +572,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
     }
 
     /// [`next_woken`](Self::next_woken) with something to look at.
+    #[inline]
     fn next_woken_slow(&mut self) -> Option<SlotId> {
         loop {
             if self.ready.head == NIL {
@@ -619,6 +621,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
 
     /// Moves every id from the shared queue to the end of the local ready
     /// list, oldest first.
+    #[inline]
     fn drain_queue(&mut self) {
         let newest = self.shared.take_all();
         let mut node = newest;

@@ -162,6 +162,7 @@ impl Shared {
 
     /// Takes every queued id at once, newest first, linked through the nodes'
     /// `next`.
+    #[inline]
     pub(super) fn take_all(&self) -> usize {
         if self.head.load(Ordering::Relaxed) == NIL {
             return NIL;
@@ -176,6 +177,7 @@ impl Shared {
     /// Called after [`register`](Self::register): a push whose parent wake came
     /// before the registration happened-before it (both touch the waker's
     /// state with RMWs), so this load sees that push.
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.head.load(Ordering::Acquire) == NIL
     }
@@ -199,6 +201,7 @@ impl Shared {
     }
 
     /// Records the task to wake when a slot is woken.
+    #[inline]
     pub(super) fn register(&self, waker: &Waker) {
         self.parent.register(waker);
     }
