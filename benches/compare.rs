@@ -162,22 +162,22 @@
 //! instructions of engine code per completion in (c)'s conditions against
 //! futures-buffered's 275.
 //!
-//! **Since then (engine at cb11cf1).** (3) is done: slot and record blocks
+//! **Since then (engine at 37b74f5).** (3) is done: slot and record blocks
 //! of 2, 2, 4, 8, ... fill exactly at a power-of-two limit; (e) at 4096 went
 //! from 13.2 to 5.8 LL misses per item (main thread 11.0 to 4.9), 1024
 //! parked futures from 230 to 115 KB. Part of (5): a refilled slot is
 //! located once, a woken id's record once, a finished future's slot freed
 //! where it was polled, and `fill` skipped inline when there is no room.
-//! Instructions per completion, fc84310 -> cb11cf1: (a) limit 4096 258.6 ->
+//! Instructions per completion, fc84310 -> 37b74f5: (a) limit 4096 258.6 ->
 //! 207.4 (futures-buffered 178.5), in order 330.1 -> 281.4; (b) limit 256
 //! 479.5 -> 419.5 (futures-buffered 269.4); (c') n = 1024 1005 -> 926
 //! (futures-buffered 801). What is left of (b) is mostly the wake path: a
 //! self-wake pushes onto an empty stack and so calls the parent cell every
 //! item (two RMWs even when it holds no waker), and each round takes the
-//! stack and walks it. Part of (2), at 5b6e297: waker records of 32 bytes
+//! stack and walks it. Part of (2), at dcc4e63: waker records of 32 bytes
 //! (u32 ids), so a small parked item costs 96 bytes, not 112; (c) parked
 //! n = 65536 5.53 -> 5.46 LL misses per completion, (c') 6.96 -> 6.92. At
-//! 099caa0 the woken-id path and the parent-cell calls are inlined: (b)
+//! d08e311 the woken-id path and the parent-cell calls are inlined: (b)
 //! 419.5 -> 370.5, (c') n = 1024 925 -> 845 instructions per completion
 //! (futures-buffered 269.4 and 801). (1), the rest of (2), and (4) are
 //! still open.
