@@ -434,6 +434,7 @@ fn wakes_of_parked_futures_from_other_threads() {
             let (mut tx, pair_tx) = (Some(tx), pair_tx.clone());
             let guard = live.enter();
             futures::future::poll_fn(move |cx| {
+                // Owned by the closure: counted live until the future drops.
                 let _guard = &guard;
                 let poll = rx.poll_unpin(cx);
                 if poll.is_pending() {

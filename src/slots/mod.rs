@@ -9,9 +9,9 @@
 //! refilled before a new one is created.
 //!
 //! * **Storage.** Slots live in segments that double in size (2, 2, 4, 8,
-//!   ...: the first `k` hold `2^k` slots, see [`waker::locate`]), each allocated once when the
-//!   first of its slots is needed and never moved or freed before the arena
-//!   is. So `n` live items cost about `2 log2 n` allocations in all, and
+//!   ...: the first `k` hold `2^k` slots, see [`waker::locate`]), each
+//!   allocated once when the first of its slots is needed and never moved or
+//!   freed before the arena is. So `n` live items cost about `2 log2 n` allocations in all, and
 //!   memory stays within twice what the live items need.
 //! * **Pinning.** A future is stored inline in its slot and polled in place:
 //!   segments never move, and a future is dropped in place (its `Option` set
