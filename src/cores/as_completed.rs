@@ -91,8 +91,8 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// and queues the outputs of those that finish.
     #[inline]
     fn poll_woken(&mut self) {
-        while let Some(id) = self.slots.next_woken() {
-            if let Poll::Ready((tag, output)) = self.slots.poll_and_release(id) {
+        while let Some(poll) = self.slots.poll_next_woken_release() {
+            if let Poll::Ready((tag, output)) = poll {
                 self.finish(tag, output);
             }
         }

@@ -145,8 +145,8 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
     /// and keeps the outputs of those that finish in their slots.
     #[inline]
     fn poll_woken(&mut self) {
-        while let Some(id) = self.slots.next_woken() {
-            if let Poll::Ready(output) = self.slots.poll(id) {
+        while let Some((id, poll)) = self.slots.poll_next_woken() {
+            if let Poll::Ready(output) = poll {
                 self.finish(id, output);
             }
         }

@@ -28,7 +28,7 @@
 //!   Retired nodes are reused once idle. So nodes, like slots, are allocated
 //!   in doubling segments and, in steady state, not at all.
 //! * **Polling rounds.** A call to the stream's `poll_next` is one round
-//!   ([`Slots::begin_round`]). [`Slots::next_woken`] takes the ready stack at
+//!   ([`Slots::begin_round`]). [`Slots::poll_next_woken`] takes the ready stack at
 //!   most once per round and returns the woken slots in the order they were
 //!   woken. A slot already polled in this round (a refill's first poll, or a
 //!   future that woke itself) is deferred to the front of the next round, so
@@ -325,10 +325,11 @@ impl<Fut: Future, O> Slots<Fut, O> {
         slot.running = true;
         slot.tag = tag;
         slot.link = NIL;
-        let poll = poll_in_place(slot, id, self.round, free);
-        if RELEASE && poll.is_ready() {
-            free.push(slot, id);
-        }
+        let poll = if RELEASE {
+            poll_in_place_release(slot, id, self.round, free)
+        } else {
+            poll_in_place(slot, id, self.round, free)
+        };
         (SlotId(id), poll)
     }
 
@@ -467,7 +468,11 @@ impl<Fut: Future, O> Slots<Fut, O> {
     /// # Panics
     ///
     /// If the slot holds no future (a bug in the caller).
-    #[inline]
+    ///
+    /// (The cores poll woken slots with
+    /// [`poll_next_woken`](Self::poll_next_woken), which locates the slot
+    /// once.)
+    #[cfg(test)]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
         let round = self.round;
         let (slot, free) = self.parts(id.0);
@@ -475,18 +480,14 @@ impl<Fut: Future, O> Slots<Fut, O> {
     }
 
     /// [`poll`](Self::poll), freeing the slot at once if the future
-    /// finishes: then the tag of its item comes out with the output.
-    #[inline]
+    /// finishes: then the tag of its item comes out with the output. (The
+    /// cores use [`poll_next_woken_release`](Self::poll_next_woken_release);
+    /// the loom models, this.)
+    #[cfg(all(test, loom))]
     pub(crate) fn poll_and_release(&mut self, id: SlotId) -> Poll<(usize, Fut::Output)> {
         let round = self.round;
         let (slot, free) = self.parts(id.0);
-        match poll_in_place(slot, id.0, round, free) {
-            Poll::Ready(output) => {
-                free.push(slot, id.0);
-                Poll::Ready((slot.tag, output))
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        poll_in_place_release(slot, id.0, round, free).map(|output| (slot.tag, output))
     }
 
     /// Frees a slot whose future has finished, and returns the tag of the
@@ -558,9 +559,41 @@ impl<Fut: Future, O> Slots<Fut, O> {
     }
 
     /// The next woken slot to poll in this round, in wake order; `None` when
-    /// nothing more is to be polled in this round.
-    #[inline]
+    /// nothing more is to be polled in this round. (The cores poll it in the
+    /// same step: [`poll_next_woken`](Self::poll_next_woken).)
+    #[cfg(test)]
     pub(crate) fn next_woken(&mut self) -> Option<SlotId> {
+        self.next_woken_with(|_, id, _, _| SlotId(id))
+    }
+
+    /// Polls the next woken slot of this round once, as [`poll`](Self::poll)
+    /// does; `None` when nothing more is to be polled in this round.
+    #[inline]
+    pub(crate) fn poll_next_woken(&mut self) -> Option<(SlotId, Poll<Fut::Output>)> {
+        self.next_woken_with(|slot, id, round, free| {
+            (SlotId(id), poll_in_place(slot, id, round, free))
+        })
+    }
+
+    /// [`poll_next_woken`](Self::poll_next_woken), freeing the slot at once
+    /// if the future finishes: then the tag of its item comes out with the
+    /// output.
+    #[inline]
+    pub(crate) fn poll_next_woken_release(&mut self) -> Option<Poll<(usize, Fut::Output)>> {
+        self.next_woken_with(|slot, id, round, free| {
+            poll_in_place_release(slot, id, round, free).map(|output| (slot.tag, output))
+        })
+    }
+
+    /// Hands the next woken slot of this round, in wake order, to `f` with
+    /// its id, the round and the free list; `None` when nothing more is to be
+    /// polled in this round. The slot is located once, for the look at
+    /// whether it runs and for `f`.
+    #[inline(always)]
+    fn next_woken_with<R>(
+        &mut self,
+        f: impl FnOnce(&mut Slot<Fut, O>, usize, u32, &mut FreeList) -> R,
+    ) -> Option<R> {
         // The common case of a call that finds nothing woken, without a call:
         // the shared stack is taken once per round, and only if it looks
         // non-empty (as `take_all` itself checks first).
@@ -568,12 +601,15 @@ impl<Fut: Future, O> Slots<Fut, O> {
             self.drained = true;
             return None;
         }
-        self.next_woken_slow()
+        self.next_woken_slow(f)
     }
 
-    /// [`next_woken`](Self::next_woken) with something to look at.
+    /// [`next_woken_with`](Self::next_woken_with) with something to look at.
     #[inline]
-    fn next_woken_slow(&mut self) -> Option<SlotId> {
+    fn next_woken_slow<R>(
+        &mut self,
+        f: impl FnOnce(&mut Slot<Fut, O>, usize, u32, &mut FreeList) -> R,
+    ) -> Option<R> {
         loop {
             if self.ready.head == NIL {
                 if self.drained {
@@ -610,7 +646,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
                         continue;
                     }
                     record.dequeue();
-                    return Some(SlotId(id));
+                    return Some(f(slot, id, self.round, &mut self.free));
                 }
             }
             // A wake for a retired node, or for a slot that is free or holds
@@ -718,6 +754,21 @@ fn poll_in_place<Fut: Future, O>(
         bomb.free.drop_future(bomb.slot);
     }
     bomb.armed = false;
+    poll
+}
+
+/// [`poll_in_place`], then frees the slot if the future finished.
+#[inline(always)]
+fn poll_in_place_release<Fut: Future, O>(
+    slot: &mut Slot<Fut, O>,
+    id: usize,
+    round: u32,
+    free: &mut FreeList,
+) -> Poll<Fut::Output> {
+    let poll = poll_in_place(slot, id, round, free);
+    if poll.is_ready() {
+        free.push(slot, id);
+    }
     poll
 }
 
