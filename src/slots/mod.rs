@@ -36,7 +36,7 @@
 //!   make the stream spin, while the slots woken after it are still polled.
 //! * **Panics.** [`Slots::poll`] drops a future that panics and frees its slot
 //!   before the panic leaves the engine.
-//! * **Lists.** The free list links slots through their `link`; the local
+//! * **Lists.** The free list links slots through their `tag_or_next`; the local
 //!   ready and deferred lists link node ids through the nodes themselves,
 //!   which no waker writes to while they are on those lists.
 //!
@@ -97,7 +97,7 @@ impl List {
     }
 }
 
-/// The free slots, linked through their `link`, and how many slots are
+/// The free slots, linked through their `tag_or_next`, and how many slots are
 /// taken: the bookkeeping every operation that frees a slot updates.
 #[derive(Debug)]
 struct FreeList {
@@ -118,8 +118,9 @@ impl FreeList {
 
     /// Puts `slot` (id `id`) back on the list. Its future must already be
     /// dropped or about to be (see [`drop_future`](Self::drop_future)).
+    /// This overwrites the slot's tag: read it before.
     fn push<Fut: Future, O>(&mut self, slot: &mut Slot<Fut, O>, id: usize) {
-        slot.link = self.head;
+        slot.tag_or_next = self.head;
         self.head = id;
         self.in_use -= 1;
     }
@@ -146,12 +147,13 @@ struct Slot<Fut: Future, O> {
     /// Pinned in place while `Some`: see [`poll_in_place`].
     future: Option<Fut>,
     output: Option<O>,
-    /// The caller's tag for the current occupant (its position in the input).
-    tag: usize,
+    /// While the slot is taken, the caller's tag for its occupant (its
+    /// position in the input); while it is free, the id of the next free
+    /// slot. One field for both keeps the slot of a 32-byte future (an `Arc`
+    /// and a channel receiver, say) in one cache line.
+    tag_or_next: usize,
     /// The node whose wakers wake this slot; `None` before the first insert.
     node: Option<NodeRef>,
-    /// Next id in the free list.
-    link: usize,
     /// The round in which the current future was last polled. Wrapping:
     /// a false match only defers a wake by one round.
     polled_round: u32,
@@ -165,9 +167,8 @@ impl<Fut: Future, O> Slot<Fut, O> {
         Self {
             future: None,
             output: None,
-            tag: 0,
+            tag_or_next: NIL,
             node: None,
-            link: NIL,
             polled_round: 0,
             running: false,
         }
@@ -303,7 +304,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
             id => {
                 let (k, offset) = locate(id);
                 let slot = &mut self.segments[k][offset];
-                self.free.head = slot.link;
+                self.free.head = slot.tag_or_next;
                 let idle = slot
                     .node
                     .as_ref()
@@ -323,8 +324,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
         debug_assert!(!slot.in_use());
         slot.future = Some(future);
         slot.running = true;
-        slot.tag = tag;
-        slot.link = NIL;
+        slot.tag_or_next = tag;
         let poll = if RELEASE {
             poll_in_place_release(slot, id, self.round, free)
         } else {
@@ -443,14 +443,14 @@ impl<Fut: Future, O> Slots<Fut, O> {
     /// slot's occupant.
     #[cfg(test)]
     fn tag(&mut self, id: SlotId) -> usize {
-        self.slot_mut(id.0).tag
+        self.slot_mut(id.0).tag_or_next
     }
 
     /// Whether `id` still holds the item tagged `tag` (it does not if that
     /// item's future panicked and the slot was freed or reused).
     pub(crate) fn holds(&mut self, id: SlotId, tag: usize) -> bool {
         let slot = self.slot_mut(id.0);
-        slot.in_use() && slot.tag == tag
+        slot.in_use() && slot.tag_or_next == tag
     }
 
     /// Whether the slot holds a finished output.
@@ -487,7 +487,8 @@ impl<Fut: Future, O> Slots<Fut, O> {
     pub(crate) fn poll_and_release(&mut self, id: SlotId) -> Poll<(usize, Fut::Output)> {
         let round = self.round;
         let (slot, free) = self.parts(id.0);
-        poll_in_place_release(slot, id.0, round, free).map(|output| (slot.tag, output))
+        let tag = slot.tag_or_next;
+        poll_in_place_release(slot, id.0, round, free).map(|output| (tag, output))
     }
 
     /// Frees a slot whose future has finished, and returns the tag of the
@@ -496,8 +497,9 @@ impl<Fut: Future, O> Slots<Fut, O> {
     pub(crate) fn release(&mut self, id: SlotId) -> usize {
         let (slot, free) = self.parts(id.0);
         debug_assert!(!slot.running && slot.output.is_none());
+        let tag = slot.tag_or_next;
         free.push(slot, id.0);
-        slot.tag
+        tag
     }
 
     /// Drops what slot `id` holds, future or output, in place, and frees the
@@ -518,7 +520,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
     pub(crate) fn store_output(&mut self, id: SlotId, output: O) -> usize {
         let slot = self.slot_mut(id.0);
         slot.output = Some(output);
-        slot.tag
+        slot.tag_or_next
     }
 
     /// Hands out the output kept in `id` and frees the slot.
@@ -581,7 +583,8 @@ impl<Fut: Future, O> Slots<Fut, O> {
     #[inline]
     pub(crate) fn poll_next_woken_release(&mut self) -> Option<Poll<(usize, Fut::Output)>> {
         self.next_woken_with(|slot, id, round, free| {
-            poll_in_place_release(slot, id, round, free).map(|output| (slot.tag, output))
+            let tag = slot.tag_or_next;
+            poll_in_place_release(slot, id, round, free).map(|output| (tag, output))
         })
     }
 
@@ -840,6 +843,21 @@ mod tests {
             64
         );
         assert_eq!(core::mem::align_of::<Slot<Ready<u64>, u64>>(), 64);
+        // A 32-byte future whose `Option` needs a word of its own (as an
+        // `async` block holding an `Arc` and a channel receiver does) still
+        // fits one line in completion order.
+        struct Words([u64; 4]);
+        impl Future for Words {
+            type Output = u64;
+            fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u64> {
+                Poll::Ready(self.0[0])
+            }
+        }
+        assert_eq!(core::mem::size_of::<Option<Words>>(), 40);
+        assert_eq!(
+            core::mem::size_of::<Slot<Words, core::convert::Infallible>>(),
+            64
+        );
     }
 
     #[test]
