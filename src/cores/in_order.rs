@@ -125,29 +125,25 @@ impl<S: Source, P> InOrderCore<S, P> {
 }
 
 impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
-    /// Keeps a finished future's output in its slot. An output that stops
-    /// the stream ends the pulling and drops every item after it in input
-    /// order; the items before it run on.
-    #[inline]
-    fn finish(&mut self, id: SlotId, output: Output<S>) {
-        let stop = P::stop(&output);
-        let tag = self.slots.store_output(id, output);
-        if stop {
-            self.source_done = true;
-            if self.stop_at.map_or(true, |stop_at| tag < stop_at) {
-                self.stop_at = Some(tag);
-            }
-            self.cancel_after_stop();
+    /// After an output that stops the stream (item `tag`) was kept in its
+    /// slot: ends the pulling and drops every item after it in input order;
+    /// the items before it run on.
+    #[cold]
+    fn stopped_at(&mut self, tag: usize) {
+        self.source_done = true;
+        if self.stop_at.map_or(true, |stop_at| tag < stop_at) {
+            self.stop_at = Some(tag);
         }
+        self.cancel_after_stop();
     }
 
     /// Polls every future woken before this call, once each, in wake order,
     /// and keeps the outputs of those that finish in their slots.
     #[inline]
     fn poll_woken(&mut self) {
-        while let Some((id, poll)) = self.slots.poll_next_woken() {
-            if let Poll::Ready(output) = poll {
-                self.finish(id, output);
+        while let Some((_, poll)) = self.slots.poll_next_woken_keep(P::stop) {
+            if let Poll::Ready((tag, true)) = poll {
+                self.stopped_at(tag);
             }
         }
     }
@@ -177,10 +173,10 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
                     self.pulled += 1;
                     // A future that panics on this first poll never gets an
                     // entry: its item is skipped.
-                    let (id, poll) = self.slots.insert_and_poll(future, tag);
+                    let (id, poll) = self.slots.insert_and_poll_keep(future, tag, P::stop);
                     self.order.push_back((id, tag));
-                    if let Poll::Ready(output) = poll {
-                        self.finish(id, output);
+                    if let Poll::Ready((tag, true)) = poll {
+                        self.stopped_at(tag);
                     }
                 }
                 Poll::Ready(None) => self.source_done = true,

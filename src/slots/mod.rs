@@ -28,13 +28,13 @@
 //!   Retired nodes are reused once idle. So nodes, like slots, are allocated
 //!   in doubling segments and, in steady state, not at all.
 //! * **Polling rounds.** A call to the stream's `poll_next` is one round
-//!   ([`Slots::begin_round`]). [`Slots::poll_next_woken`] takes the ready stack at
+//!   ([`Slots::begin_round`]). [`Slots::poll_next_woken_release`] takes the ready stack at
 //!   most once per round and returns the woken slots in the order they were
 //!   woken. A slot already polled in this round (a refill's first poll, or a
 //!   future that woke itself) is deferred to the front of the next round, so
 //!   no future is polled twice in one call and a self-waking future cannot
 //!   make the stream spin, while the slots woken after it are still polled.
-//! * **Panics.** [`Slots::poll`] drops a future that panics and frees its slot
+//! * **Panics.** [`poll_in_place`] drops a future that panics and frees its slot
 //!   before the panic leaves the engine.
 //! * **Lists.** The free list links slots through their `tag_or_next`; the local
 //!   ready and deferred lists link node ids through the nodes themselves,
@@ -271,30 +271,35 @@ impl<Fut: Future, O> Slots<Fut, O> {
 
     /// Puts `future` in a free slot (creating one only if none is free) and
     /// polls it once, as [`poll`](Self::poll) does.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn insert_and_poll(
         &mut self,
         future: Fut,
         tag: usize,
     ) -> (SlotId, Poll<Fut::Output>) {
-        self.place_and_poll::<false>(future, tag)
+        self.place_with(future, tag, |slot, id, round, free| {
+            (SlotId(id), poll_in_place(slot, id, round, free))
+        })
     }
 
-    /// [`insert_and_poll`](Self::insert_and_poll), freeing the slot at once
-    /// if the future finishes on this first poll.
+    /// Puts `future` in a free slot (creating one only if none is free),
+    /// polls it once as [`poll_in_place`] does, and frees the slot at once if
+    /// the future finishes on this first poll.
     #[inline]
     pub(crate) fn insert_and_poll_release(&mut self, future: Fut, tag: usize) -> Poll<Fut::Output> {
-        self.place_and_poll::<true>(future, tag).1
+        self.place_with(future, tag, poll_in_place_release)
     }
 
-    /// Both of the above: `RELEASE` frees the slot of a future that finishes.
+    /// Puts `future` (tagged `tag`) in a free slot, creating one only if none
+    /// is free, and hands the slot to `poll` with its id, the round and the
+    /// free list. The slot is located once, on the path every item takes.
     #[inline(always)]
-    fn place_and_poll<const RELEASE: bool>(
+    fn place_with<R>(
         &mut self,
         future: Fut,
         tag: usize,
-    ) -> (SlotId, Poll<Fut::Output>) {
-        // The slot is located once on the path every item takes.
+        poll: impl FnOnce(&mut Slot<Fut, O>, usize, u32, &mut FreeList) -> R,
+    ) -> R {
         let (id, slot) = match self.free.head {
             NIL => {
                 let id = self.new_slot();
@@ -325,12 +330,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
         slot.future = Some(future);
         slot.running = true;
         slot.tag_or_next = tag;
-        let poll = if RELEASE {
-            poll_in_place_release(slot, id, self.round, free)
-        } else {
-            poll_in_place(slot, id, self.round, free)
-        };
-        (SlotId(id), poll)
+        poll(slot, id, self.round, free)
     }
 
     /// A slot never used before, growing the slot segments if needed, with
@@ -470,7 +470,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
     /// If the slot holds no future (a bug in the caller).
     ///
     /// (The cores poll woken slots with
-    /// [`poll_next_woken`](Self::poll_next_woken), which locates the slot
+    /// [`poll_next_woken_release`](Self::poll_next_woken_release), which locates the slot
     /// once.)
     #[cfg(test)]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
@@ -516,7 +516,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
 
     /// Keeps a finished future's output in its slot, and returns the tag of
     /// the item it held.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn store_output(&mut self, id: SlotId, output: O) -> usize {
         let slot = self.slot_mut(id.0);
         slot.output = Some(output);
@@ -562,24 +562,17 @@ impl<Fut: Future, O> Slots<Fut, O> {
 
     /// The next woken slot to poll in this round, in wake order; `None` when
     /// nothing more is to be polled in this round. (The cores poll it in the
-    /// same step: [`poll_next_woken`](Self::poll_next_woken).)
+    /// same step: [`poll_next_woken_release`](Self::poll_next_woken_release)
+    /// and [`poll_next_woken_keep`](Slots::poll_next_woken_keep).)
     #[cfg(test)]
     pub(crate) fn next_woken(&mut self) -> Option<SlotId> {
         self.next_woken_with(|_, id, _, _| SlotId(id))
     }
 
-    /// Polls the next woken slot of this round once, as [`poll`](Self::poll)
-    /// does; `None` when nothing more is to be polled in this round.
-    #[inline]
-    pub(crate) fn poll_next_woken(&mut self) -> Option<(SlotId, Poll<Fut::Output>)> {
-        self.next_woken_with(|slot, id, round, free| {
-            (SlotId(id), poll_in_place(slot, id, round, free))
-        })
-    }
-
-    /// [`poll_next_woken`](Self::poll_next_woken), freeing the slot at once
-    /// if the future finishes: then the tag of its item comes out with the
-    /// output.
+    /// Polls the next woken slot of this round once, as [`poll_in_place`]
+    /// does, freeing the slot at once if the future finishes: then the tag of
+    /// its item comes out with the output. `None` when nothing more is to be
+    /// polled in this round.
     #[inline]
     pub(crate) fn poll_next_woken_release(&mut self) -> Option<Poll<(usize, Fut::Output)>> {
         self.next_woken_with(|slot, id, round, free| {
@@ -691,6 +684,37 @@ impl<Fut: Future, O> Slots<Fut, O> {
     }
 }
 
+impl<Fut: Future> Slots<Fut, Fut::Output> {
+    /// Puts `future` in a slot and polls it once, as
+    /// [`insert_and_poll_release`](Slots::insert_and_poll_release) does, but
+    /// keeps the output in the slot if the future finishes; `stop` is asked about the output first,
+    /// and its answer comes out with the output's tag.
+    #[inline]
+    pub(crate) fn insert_and_poll_keep(
+        &mut self,
+        future: Fut,
+        tag: usize,
+        stop: impl FnOnce(&Fut::Output) -> bool,
+    ) -> (SlotId, Poll<(usize, bool)>) {
+        self.place_with(future, tag, |slot, id, round, free| {
+            (SlotId(id), poll_in_place_keep(slot, id, round, free, stop))
+        })
+    }
+
+    /// [`poll_next_woken_release`](Slots::poll_next_woken_release), keeping
+    /// the output in the slot if the future finishes, as
+    /// [`insert_and_poll_keep`](Self::insert_and_poll_keep) does.
+    #[inline]
+    pub(crate) fn poll_next_woken_keep(
+        &mut self,
+        stop: impl FnOnce(&Fut::Output) -> bool,
+    ) -> Option<(SlotId, Poll<(usize, bool)>)> {
+        self.next_woken_with(|slot, id, round, free| {
+            (SlotId(id), poll_in_place_keep(slot, id, round, free, stop))
+        })
+    }
+}
+
 /// Polls the future in `slot` (id `id`) once, in place, with its node's
 /// waker; drops it at once if it finishes, and frees the slot if it panics.
 ///
@@ -758,6 +782,24 @@ fn poll_in_place<Fut: Future, O>(
     }
     bomb.armed = false;
     poll
+}
+
+/// [`poll_in_place`], then keeps the output in the slot if the future
+/// finished, after asking `stop` about it: then the occupant's tag and the
+/// answer come out.
+#[inline(always)]
+fn poll_in_place_keep<Fut: Future>(
+    slot: &mut Slot<Fut, Fut::Output>,
+    id: usize,
+    round: u32,
+    free: &mut FreeList,
+    stop: impl FnOnce(&Fut::Output) -> bool,
+) -> Poll<(usize, bool)> {
+    poll_in_place(slot, id, round, free).map(|output| {
+        let stop = stop(&output);
+        slot.output = Some(output);
+        (slot.tag_or_next, stop)
+    })
 }
 
 /// [`poll_in_place`], then frees the slot if the future finished.
