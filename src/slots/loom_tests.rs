@@ -741,6 +741,151 @@ fn a_wake_racing_poll_progress_is_never_lost() {
 }
 
 // ---------------------------------------------------------------------------
+// (h) The parent waker kept across wakes; (i) forgotten during a wake.
+
+/// The parent task of (h): a waker that remembers the latest park it was
+/// woken after. The stream bumps `parks` just before each park; a wake reads
+/// it as the waker is called.
+struct Generations {
+    parks: AtomicUsize,
+    woken_after: AtomicUsize,
+}
+
+static GENERATIONS: RawWakerVTable =
+    RawWakerVTable::new(gen_clone, gen_wake, gen_wake_by_ref, gen_drop);
+
+/// # Safety
+///
+/// `data` is a live `Arc<Generations>` given up to the waker, for all four.
+unsafe fn gen_clone(data: *const ()) -> RawWaker {
+    // SAFETY: by the contract above.
+    unsafe { Arc::increment_strong_count(data.cast::<Generations>()) };
+    RawWaker::new(data, &GENERATIONS)
+}
+
+unsafe fn gen_wake(data: *const ()) {
+    // SAFETY: by the contract of `gen_clone`; the waker's count goes here.
+    unsafe {
+        gen_wake_by_ref(data);
+        gen_drop(data);
+    }
+}
+
+unsafe fn gen_wake_by_ref(data: *const ()) {
+    // SAFETY: by the contract of `gen_clone`.
+    let this = unsafe { &*data.cast::<Generations>() };
+    let parks = this.parks.load(Ordering::Acquire);
+    this.woken_after.fetch_max(parks, Ordering::AcqRel);
+}
+
+unsafe fn gen_drop(data: *const ()) {
+    // SAFETY: by the contract of `gen_clone`; the waker owned this count.
+    unsafe { Arc::decrement_strong_count(data.cast::<Generations>()) };
+}
+
+/// The stream parks with one parent waker again and again (the waker stays
+/// in the cell, and is woken by reference) while two threads each wake a
+/// slot: one wake can hold the cell while the stream takes the stack and
+/// parks again, and the other then finds the cell held. Whenever a wake is
+/// left on the stack after the stream's last park, the parent was woken after
+/// that park; and every wake is taken exactly once.
+#[test]
+fn a_kept_parent_waker_is_woken_after_the_last_park() {
+    check_bounded("h: the parent waker kept across wakes", Some(4), || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let mut slots = Slots::new();
+        slots.begin_round();
+        let mut ids = Vec::new();
+        for tag in 0..2 {
+            let (probe, _log) = Probe::new(&signal);
+            let (id, poll) = slots.insert_and_poll(probe, tag);
+            assert!(poll.is_pending());
+            ids.push(id);
+        }
+        let parent = Arc::new(Generations {
+            parks: AtomicUsize::new(0),
+            woken_after: AtomicUsize::new(0),
+        });
+        let data = Arc::into_raw(Arc::clone(&parent)).cast::<()>();
+        // SAFETY: `data` is an `Arc<Generations>` given up to the waker.
+        let parent_waker = unsafe { Waker::from_raw(RawWaker::new(data, &GENERATIONS)) };
+        let park = |slots: &mut Slots<Probe>| {
+            parent.parks.fetch_add(1, Ordering::Release);
+            slots.park(&parent_waker);
+        };
+        park(&mut slots);
+        let threads: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let waker = owned_waker(&mut slots, id);
+                let signal = Arc::clone(&signal);
+                thread::spawn(move || {
+                    signal.fetch_add(1, Ordering::Relaxed);
+                    waker.wake();
+                })
+            })
+            .collect();
+        // One call of poll_next: a round, then the park.
+        slots.begin_round();
+        let mut taken = 0;
+        while let Some(id) = slots.next_woken() {
+            taken += 1;
+            let _ = slots.poll_and_release(id);
+        }
+        park(&mut slots);
+        let last = parent.parks.load(Ordering::Relaxed);
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let left = stacked(&slots.shared).len();
+        assert_eq!(taken + left, 2, "every wake taken once");
+        if left > 0 {
+            assert_eq!(
+                parent.woken_after.load(Ordering::Acquire),
+                last,
+                "lost wake: {left} slot(s) queued, the parent not woken after the last park"
+            );
+        }
+        drop(slots);
+        drop(parent_waker);
+        assert_eq!(
+            Arc::strong_count(&parent),
+            1,
+            "the cell let go of the parent"
+        );
+    });
+}
+
+/// The stream is dropped while a slot's wake may be calling the parent
+/// waker: the parent waker is dropped exactly once, by the stream or by that
+/// wake, before the slot's waker (which keeps the shared state) is gone; the
+/// cell is never written while the wake reads it.
+#[test]
+fn a_stream_dropped_during_a_parent_wake_lets_go_of_the_parent() {
+    check("i: the stream dropped during a parent wake", || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let (mut slots, id, _log) = one_slot(&signal);
+        let parent = Parent::new();
+        let parent_waker = Parent::waker(&parent);
+        slots.park(&parent_waker);
+        drop(parent_waker);
+        let waker = owned_waker(&mut slots, id);
+        let kept = waker.clone();
+        let thread = thread::spawn(move || waker.wake());
+        drop(slots);
+        thread.join().unwrap();
+        // `kept` holds the shared state (and so the cell) alive.
+        assert_eq!(
+            Arc::strong_count(&parent),
+            1,
+            "a slot waker keeps the parent alive"
+        );
+        assert!(parent.wakes() <= 1);
+        drop(kept);
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Must fail: a planted check-then-set bug.
 
 /// `Node::schedule` with its `swap` of `queued` split into a load and a

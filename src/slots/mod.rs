@@ -46,7 +46,7 @@
 //! The `unsafe` of the crate is here: pinning futures in place (below) and the
 //! raw wakers and parent-waker cell of `waker.rs`.
 
-mod atomic_waker;
+mod parent_waker;
 mod sync;
 mod waker;
 
@@ -472,7 +472,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
     /// (The cores poll woken slots with
     /// [`poll_next_woken_release`](Self::poll_next_woken_release), which locates the slot
     /// once.)
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn poll(&mut self, id: SlotId) -> Poll<Fut::Output> {
         let round = self.round;
         let (slot, free) = self.parts(id.0);
@@ -516,7 +516,7 @@ impl<Fut: Future, O> Slots<Fut, O> {
 
     /// Keeps a finished future's output in its slot, and returns the tag of
     /// the item it held.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn store_output(&mut self, id: SlotId, output: O) -> usize {
         let slot = self.slot_mut(id.0);
         slot.output = Some(output);

@@ -8,8 +8,9 @@
 //!
 //! * the atomics, so loom chooses which store each load sees, within what the
 //!   memory orderings allow;
-//! * the parent-waker cell of `AtomicWaker`, through [`UnsafeCell::with_mut`],
-//!   so loom reports two threads in it at once as a data race;
+//! * the parent-waker cell of `ParentWaker`, through [`UnsafeCell::with_mut`]
+//!   and [`UnsafeCell::with`], so loom reports a write that overlaps another
+//!   access on another thread as a data race;
 //! * `Arc`, because the count of `Shared` is part of the protocol: every
 //!   owned waker holds one, and the last one frees the nodes. loom's `Arc`
 //!   has the `increment_strong_count` / `decrement_strong_count` the raw
@@ -45,8 +46,8 @@ pub(super) fn get_mut<T>(atomic: &mut AtomicPtr<T>) -> *mut T {
     atomic.with_mut(|ptr| *ptr)
 }
 
-/// An `UnsafeCell` reached only through [`with_mut`](Self::with_mut), which
-/// loom's cell tracks.
+/// An `UnsafeCell` reached only through [`with_mut`](Self::with_mut) and
+/// [`with`](Self::with), which loom's cell tracks.
 pub(super) struct UnsafeCell<T> {
     #[cfg(not(loom))]
     inner: core::cell::UnsafeCell<T>,
@@ -61,6 +62,22 @@ impl<T> UnsafeCell<T> {
             inner: core::cell::UnsafeCell::new(value),
             #[cfg(loom)]
             inner: loom::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// Calls `f` with a pointer to the value, to read only. Under loom the
+    /// call counts as a read: reads on several threads at once are fine, one
+    /// that overlaps a [`with_mut`](Self::with_mut) on another thread fails
+    /// the model.
+    #[inline]
+    pub(super) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        #[cfg(not(loom))]
+        {
+            f(self.inner.get())
+        }
+        #[cfg(loom)]
+        {
+            self.inner.with(f)
         }
     }
 

@@ -23,7 +23,7 @@
 //!   future, so a wake that lands during or after the poll queues the slot again
 //!   and is never lost.
 //! * A push that finds the stack empty wakes the parent task through
-//!   [`AtomicWaker`]; a push onto a non-empty stack need not, because whoever
+//!   [`ParentWaker`]; a push onto a non-empty stack need not, because whoever
 //!   made it non-empty already did. Before the stream returns `Pending` it
 //!   registers the parent waker and then looks at the stack: a push that the
 //!   registration missed is seen by that look (see [`Shared::is_empty`]).
@@ -37,7 +37,7 @@ use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
-use super::atomic_waker::AtomicWaker;
+use super::parent_waker::ParentWaker;
 use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 /// Marks the end of a list of slot ids (and the empty stack).
@@ -77,7 +77,7 @@ pub(super) struct Shared {
     /// links to the one below it through its node's `next`.
     head: AtomicUsize,
     /// The task that polls the stream.
-    parent: AtomicWaker,
+    parent: ParentWaker,
     /// `segments[k]` points to segment `k` of the nodes (`segment_len(k)` of
     /// them), or is null until the stream grows that far. Written only by the
     /// stream; freed in `Drop`.
@@ -96,7 +96,7 @@ impl Shared {
     pub(super) fn new() -> Arc<Self> {
         Arc::new(Self {
             head: AtomicUsize::new(NIL),
-            parent: AtomicWaker::new(),
+            parent: ParentWaker::new(),
             segments: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         })
     }
@@ -242,7 +242,7 @@ impl Shared {
     /// Drops the stored parent waker, so a slot waker that outlives the stream
     /// does not keep the parent task alive.
     pub(super) fn forget_parent(&self) {
-        drop(self.parent.take());
+        self.parent.forget();
     }
 }
 
