@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -18,78 +17,20 @@ use futures::task::noop_waker_ref;
 use futures_test::future::FutureTestExt;
 use limited_as_completed::LimitedAsCompletedExt;
 
+use common::{allocated, drive_expecting, live_bytes, CountingAlloc};
+
 // ---------------------------------------------------------------------------
-// Counting allocator (here, not in the kit: a global allocator is declared
-// by the test binary that counts, and only this one does).
+// Counting allocator: the kit's, declared here as this binary's allocator.
 // ---------------------------------------------------------------------------
-
-/// Counts allocations (`alloc`, `alloc_zeroed` and `realloc` each count one)
-/// and bytes requested, per thread, so tests running in parallel on other
-/// threads do not disturb each other's counts.
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated and not yet freed by this thread (frees of memory
-    /// allocated elsewhere count too; the tests below use one thread).
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn record(bytes: usize) {
-    // `try_with`: the allocator may run while this thread's locals are being
-    // torn down. Const-initialised `Cell`s need no allocation to access.
-    let _ = ALLOCS.try_with(|count| count.set(count.get() + 1));
-    let _ = BYTES.try_with(|total| total.set(total.get() + bytes));
-    live(bytes as isize);
-}
-
-fn live(change: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get() + change));
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting touches only
-// thread-local `Cell`s and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        live(-(layout.size() as isize));
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        live(-(layout.size() as isize));
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations and bytes on this thread so far.
-fn snapshot() -> (usize, usize) {
-    (ALLOCS.with(Cell::get), BYTES.with(Cell::get))
-}
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Allocations and bytes made by `f` on this thread.
 fn measure<R>(f: impl FnOnce() -> R) -> (usize, usize, R) {
-    let (allocs, bytes) = snapshot();
+    let (allocs, bytes) = allocated();
     let result = f();
-    let (allocs_after, bytes_after) = snapshot();
+    let (allocs_after, bytes_after) = allocated();
     (allocs_after - allocs, bytes_after - bytes, result)
 }
 
@@ -176,30 +117,6 @@ fn as_completed_allocates_nothing_per_future_after_warm_up() {
 fn in_order_allocates_nothing_per_future_after_warm_up() {
     let total = WARM_UP + MEASURED;
     assert_no_allocation_after_warm_up((0..total).map(ready_or_yield).limited_in_order(LIMIT));
-}
-
-/// Polls until `*expected` reaches `until`, asserting each output is
-/// `*expected` and counting it up. Allocates nothing itself.
-fn drive_expecting<S>(stream: &mut S, expected: &mut usize, until: usize)
-where
-    S: Stream<Item = usize> + Unpin,
-{
-    let mut cx = Context::from_waker(noop_waker_ref());
-    let mut idle = 0;
-    while *expected < until {
-        match Pin::new(&mut *stream).poll_next(&mut cx) {
-            Poll::Ready(Some(i)) => {
-                assert_eq!(i, *expected, "in-order output out of order");
-                *expected += 1;
-                idle = 0;
-            }
-            Poll::Ready(None) => panic!("stream ended at {expected}"),
-            Poll::Pending => {
-                idle += 1;
-                assert!(idle < 3, "stream stalled");
-            }
-        }
-    }
 }
 
 #[test]
@@ -405,12 +322,12 @@ const FLAT_WARM_UP: usize = FLAT_ITEMS / 10;
 fn live_spread<S: Stream<Item = usize> + Unpin>(mut stream: S) -> isize {
     let mut seen = vec![false; FLAT_ITEMS];
     assert_eq!(drive(&mut stream, &mut seen, FLAT_WARM_UP), FLAT_WARM_UP);
-    let start = LIVE.with(Cell::get);
+    let start = live_bytes();
     let (mut low, mut high) = (start, start);
     for _ in 1..10 {
         let got = drive(&mut stream, &mut seen, FLAT_WARM_UP);
         assert_eq!(got, FLAT_WARM_UP);
-        let now = LIVE.with(Cell::get);
+        let now = live_bytes();
         (low, high) = (low.min(now), high.max(now));
     }
     assert!(seen.iter().all(|&s| s), "every output came out");
@@ -663,9 +580,4 @@ fn a_waker_kept_after_the_stream_is_dropped_keeps_at_most_its_block() {
     );
     drop(kept);
     assert_eq!(live_bytes(), before, "everything is freed with the waker");
-}
-
-/// Live heap bytes of this thread.
-fn live_bytes() -> isize {
-    LIVE.with(Cell::get)
 }

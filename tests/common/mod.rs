@@ -1,6 +1,7 @@
 //! Test kit shared by the integration tests: the one controllable test
 //! future ([`Job`], with its ledger [`Jobs`]), a counting iterator, polling
-//! helpers, one seeded generator, panic helpers and auto-trait assertions.
+//! helpers, one seeded generator, panic helpers, a counting allocator and
+//! auto-trait assertions.
 //!
 //! What `futures-test` already has is taken from it, not written here: the
 //! no-op and counting wakers (`futures_test::task::{noop_context,
@@ -9,6 +10,7 @@
 
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -169,6 +171,15 @@ impl<T: 'static> Jobs<T> {
         waker
             .unwrap_or_else(|| panic!("job {id} was never polled"))
             .wake();
+    }
+
+    /// A clone of the waker of job `id`'s latest poll (kept after the job
+    /// finished or was dropped), to fire later as a stale wake.
+    pub fn waker(&self, id: usize) -> Waker {
+        self.entries.borrow()[id]
+            .waker
+            .clone()
+            .unwrap_or_else(|| panic!("job {id} was never polled"))
     }
 
     /// Whether job `id` was completed.
@@ -542,6 +553,33 @@ pub fn poll_noop<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut noop_context())
 }
 
+/// Polls `stream` (no-op waker) until `*expected` reaches `until`, asserting
+/// each output is `*expected` and counting it up; for futures that wake
+/// themselves, so a `Pending` must be followed by an output within two more
+/// polls. Allocates nothing itself.
+#[track_caller]
+pub fn drive_expecting<S>(stream: &mut S, expected: &mut usize, until: usize)
+where
+    S: Stream<Item = usize> + Unpin,
+{
+    let mut cx = noop_context();
+    let mut idle = 0;
+    while *expected < until {
+        match Pin::new(&mut *stream).poll_next(&mut cx) {
+            Poll::Ready(Some(i)) => {
+                assert_eq!(i, *expected, "output out of order");
+                *expected += 1;
+                idle = 0;
+            }
+            Poll::Ready(None) => panic!("stream ended at {expected}"),
+            Poll::Pending => {
+                idle += 1;
+                assert!(idle < 3, "stream stalled");
+            }
+        }
+    }
+}
+
 /// Asserts the exact bookkeeping after a `poll_next` return: `pulled` items
 /// taken from the iterator and `in_flight` in the stream are as `expected`
 /// (`(pulled, in_flight)`), and `pulled == yielded + in_flight`.
@@ -693,6 +731,76 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
             line,
         }
     })
+}
+
+// ---------------------------------------------------------------------------
+// Counting allocator.
+
+/// A global allocator that counts allocations (`alloc`, `alloc_zeroed` and
+/// `realloc` each count one), bytes requested and bytes live, per thread, so
+/// tests running in parallel on other threads do not disturb each other's
+/// counts. The kit only defines it: a test binary that counts declares it,
+/// `#[global_allocator] static GLOBAL: CountingAlloc = CountingAlloc;`, and
+/// the others keep the system allocator.
+pub struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread (frees of memory
+    /// allocated elsewhere count too; the tests that read it use one thread).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn record(bytes: usize) {
+    // `try_with`: the allocator may run while this thread's locals are being
+    // torn down. Const-initialised `Cell`s need no allocation to access.
+    let _ = ALLOCS.try_with(|count| count.set(count.get() + 1));
+    let _ = BYTES.try_with(|total| total.set(total.get() + bytes));
+    live(bytes as isize);
+}
+
+fn live(change: isize) {
+    let _ = LIVE.try_with(|live| live.set(live.get() + change));
+}
+
+// SAFETY: every method forwards to `System` unchanged; counting touches only
+// thread-local `Cell`s and never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record(layout.size());
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record(new_size);
+        live(-(layout.size() as isize));
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Allocations and bytes requested on this thread so far ([`CountingAlloc`]).
+pub fn allocated() -> (usize, usize) {
+    (ALLOCS.with(Cell::get), BYTES.with(Cell::get))
+}
+
+/// Live heap bytes of this thread ([`CountingAlloc`]).
+pub fn live_bytes() -> isize {
+    LIVE.with(Cell::get)
 }
 
 // ---------------------------------------------------------------------------
