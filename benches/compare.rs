@@ -181,6 +181,37 @@
 //! 419.5 -> 370.5, (c') n = 1024 925 -> 845 instructions per completion
 //! (futures-buffered 269.4 and 801). (1), the rest of (2), and (4) are
 //! still open.
+//!
+//! **Since then (engine at 8fc9c53, 2026-12-02).** Part of (2): a slot's
+//! tag and its free-list link share a word, so the 32-byte item
+//! (its `Option` is 40 bytes: no niche) has a 64-byte slot, not 128; (c')
+//! n = 65536 LL misses per completion 6.92 -> 5.87 with a 1 MiB LL
+//! (futures-buffered 6.00) and 3.14 with 8 MiB (futures-buffered 2.48,
+//! `buffer_unordered` 4.02). (4): the parent's waker stays in its cell
+//! (`src/slots/parent_waker.rs`) and is woken by reference, so a `Pending`
+//! costs one RMW and no clone, a wake two RMWs and no drop (was four RMWs
+//! plus an `Arc` increment and decrement per completion under `block_on`).
+//! Its instruction count barely moves ((c') n = 1024: 845 -> 828,
+//! futures-buffered 784); its atomics do: five quick runs each of the
+//! binaries before and after, alternated, crate / futures-buffered in (c')
+//! `block_on` n = 16 and 1024: 1.13-1.16 and 1.08-1.12 before, 1.03-1.13
+//! and 1.01-1.02 after. The wake guesses the cell's state (parked) rather
+//! than loading it: with a load first, loom's model f took 308 s instead of
+//! 79 s (over CI's 300 s per model), and (b) pays for the guess (a self-wake
+//! finds the stream not parked: 364.5 -> 373.5 instructions). (e) at 64
+//! did not move outside its noise (medians of five alternated quick runs,
+//! crate / best peer, 1.63 before and 1.60 after). Woken slots are polled
+//! where the walk of the ready list found them, and `limited_in_order`
+//! stores an output through the slot its poll located: in order (a) 284.6
+//! -> 263.2, (b) 433.5 -> 419.5 instructions per future.
+//!
+//! Why the (a) ratio (0.42-0.48 x futures-buffered) is not seen
+//! here: df65c25's own benchmark, the one that printed 0.41-0.45 on
+//! 2026-11-22, prints 1.12-1.22 on this machine today
+//! (`git worktree add ../old df65c25 && cargo bench --bench compare --
+//! --quick` there), with the same rustc (1.95.0) and futures-buffered
+//! (0.2.14). The ratio moved with the host, not the code; instructions per
+//! future (crate 208.4, futures-buffered 178.5) are what to compare.
 
 #[path = "compare/busy.rs"]
 mod busy;
