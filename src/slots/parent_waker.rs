@@ -205,11 +205,16 @@ impl ParentWaker {
                 } else {
                     state & !WAKING
                 };
+                // Acquire on failure too: a state that shows FORGOTTEN leads
+                // to writing the cell, which must follow the stream's last
+                // read of it (a park while this wake held the cell), ordered
+                // by the release of `forget`. (Found by ThreadSanitizer in
+                // CI; loom's model i reproduces it with a Relaxed failure.)
                 match self.state.compare_exchange_weak(
                     state,
                     next,
                     Ordering::AcqRel,
-                    Ordering::Relaxed,
+                    Ordering::Acquire,
                 ) {
                     Ok(_) if next & WAKING == 0 => {
                         core::mem::forget(unwind);
@@ -226,7 +231,9 @@ impl ParentWaker {
         // The stream is gone: nobody else reads or writes the cell now (other
         // wakes wait for WAKING), so this holder drops the waker.
         core::mem::forget(unwind);
-        // SAFETY: as above, and the stream no longer reads the cell.
+        // SAFETY: as above, and the stream no longer reads the cell: its
+        // last read happened-before `forget`, whose FORGOTTEN this thread
+        // acquired.
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         self.state.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
         drop(waker);
