@@ -322,6 +322,39 @@ fn future_panicking_on_a_later_poll_is_dropped_once_and_the_rest_come_out() {
     }
 }
 
+/// Guarantee 8, none lost: an output that finished in the same call, before
+/// the panicking future was polled, comes out of the next call.
+#[test]
+fn output_finished_before_a_panic_in_the_same_call_comes_out_of_the_next() {
+    for shape in SHAPES {
+        let boom = Plan {
+            panic_on_poll: Some(2),
+            ..gate()
+        };
+        let (source, book) = source(&[gate(), boom, gate()]);
+        let mut s = Subject::new(shape, source, 2);
+        assert_eq!(s.poll(), pending(), "{shape:?}");
+        // Woken in this order: 0 finishes, then 1 panics, in one call.
+        book.complete(0);
+        book.wake(1);
+        assert_eq!(s.poll(), panicked(POLL_PANIC), "{shape:?}");
+        assert_eq!(book.polls(), [2, 2, 0], "{shape:?}");
+        assert_eq!(book.fut_drops(), [1, 1, 0], "{shape:?}");
+        assert_eq!(book.out_drops(), [0, 0, 0], "{shape:?}");
+        assert_eq!(s.in_flight(), 1, "{shape:?}");
+        assert_eq!(s.poll(), ok(0), "{shape:?}");
+        assert_eq!(book.out_drops(), [1, 0, 0], "{shape:?}");
+        assert_eq!(book.polls(), [2, 2, 1], "{shape:?}");
+        book.complete(2);
+        assert_eq!(s.poll(), ok(2), "{shape:?}");
+        assert_eq!(s.poll(), end(), "{shape:?}");
+        drop(s);
+        assert_eq!(book.fut_drops(), [1, 1, 1], "{shape:?}");
+        assert_eq!(book.out_drops(), [1, 0, 1], "{shape:?}");
+        assert_eq!(book.source_drops(), 1, "{shape:?}");
+    }
+}
+
 #[test]
 fn iterator_panicking_in_next_is_called_again_and_loses_nothing() {
     for shape in SHAPES {

@@ -33,8 +33,9 @@ pub(crate) struct AsCompletedCore<S: Source, P = Never> {
     /// once, so the next refill reuses a slot that is still in cache, and the
     /// outputs are read in order from one compact ring.
     finished: VecDeque<(usize, Output<S>)>,
-    /// An output whose slot is already free, kept while the slot is refilled
-    /// (and across a poll if the refill panics).
+    /// The next output to hand out, its slot already free: kept while the
+    /// slot is refilled, and while the futures woken after it are polled
+    /// (and across a poll if either panics). Ahead of `finished`.
     held: Option<(usize, Output<S>)>,
     policy: PhantomData<P>,
 }
@@ -80,20 +81,39 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         let stop = P::stop(&output);
         self.finished.push_back((tag, output));
         if stop {
-            self.source_done = true;
-            // The empty arena is installed before the old one drops, so a
-            // future that panics in `Drop` leaves a consistent stream.
-            drop(mem::replace(&mut self.slots, Slots::new()));
+            self.stop();
         }
     }
 
+    /// Ends the pulling and drops every future still running, after an
+    /// output that stops the stream.
+    #[cold]
+    fn stop(&mut self) {
+        self.source_done = true;
+        // The empty arena is installed before the old one drops, so a
+        // future that panics in `Drop` leaves a consistent stream.
+        drop(mem::replace(&mut self.slots, Slots::new()));
+    }
+
     /// Polls every future woken before this call, once each, in wake order,
-    /// and queues the outputs of those that finish.
+    /// and queues the outputs of those that finish. With `hand_out` (a
+    /// `poll_next`), the first output goes to `held` instead when nothing is
+    /// queued (the common case with futures that wait): it is the next output
+    /// either way, and skips the ring. It is in `held` before anything else
+    /// is polled, so if a later poll panics, it comes out of the next call.
     #[inline]
-    fn poll_woken(&mut self) {
+    fn poll_woken(&mut self, hand_out: bool) {
         while let Some(poll) = self.slots.poll_next_woken_release() {
             if let Poll::Ready((tag, output)) = poll {
-                self.finish(tag, output);
+                if hand_out && self.held.is_none() && self.finished.is_empty() {
+                    let stop = P::stop(&output);
+                    self.held = Some((tag, output));
+                    if stop {
+                        self.stop();
+                    }
+                } else {
+                    self.finish(tag, output);
+                }
             }
         }
     }
@@ -106,10 +126,16 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         item: (usize, Output<S>),
         cx: &mut Context<'_>,
     ) -> Poll<Option<(usize, Output<S>)>> {
+        self.held = Some(item);
+        self.yield_held(cx)
+    }
+
+    /// Yields the output in `held`, refilling the slot it freed first.
+    #[inline]
+    fn yield_held(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
         // Held while the slots change: if that panics (in `poll_pull`, a
         // refill's first poll, or a future's `Drop`), the item comes out of
         // the next poll.
-        self.held = Some(item);
         self.fill(cx);
         Poll::Ready(self.held.take())
     }
@@ -186,9 +212,9 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
         // an output is handed out: an output queued earlier (a refill that
         // finished on its first poll, say) never holds back their polls.
         self.fill(cx);
-        self.poll_woken();
-        if let Some(item) = self.held.take() {
-            return Poll::Ready(Some(item));
+        self.poll_woken(true);
+        if self.held.is_some() {
+            return self.yield_held(cx);
         }
         if let Some(item) = self.finished.pop_front() {
             return self.yield_item(item, cx);
@@ -202,7 +228,7 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
 
     fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.slots.begin_round();
-        self.poll_woken();
+        self.poll_woken(false);
         if self.slots.running() == 0 {
             return Poll::Ready(());
         }
