@@ -119,14 +119,8 @@ impl ParentWaker {
                 Err(actual) => state = actual,
             }
         }
-        /// Lets go of `WRITING` if `clone` or the old waker's `drop` panics.
-        struct Unwind<'a>(&'a AtomicUsize);
-        impl Drop for Unwind<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_and(!WRITING, Ordering::AcqRel);
-            }
-        }
-        let unwind = Unwind(&self.state);
+        // Lets go of `WRITING` if `clone` or the old waker's `drop` panics.
+        let unwind = ClearOnUnwind(&self.state, WRITING);
         let new = waker.clone();
         // SAFETY: this thread holds `WRITING`, taken while `WAKING` was clear;
         // no wake takes `WAKING` while `WRITING` is set, and only the stream
@@ -176,15 +170,8 @@ impl ParentWaker {
     /// Calls the stored waker while holding `WAKING`, again while `AGAIN` is
     /// set, then lets go (dropping the waker if the stream is gone).
     fn wake_held(&self) {
-        /// Lets go of `WAKING` if the waker panics.
-        struct Unwind<'a>(&'a AtomicUsize);
-        impl Drop for Unwind<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
-            }
-        }
-        let unwind = Unwind(&self.state);
-        let mut state;
+        // Lets go of `WAKING` if the waker panics.
+        let unwind = ClearOnUnwind(&self.state, WAKING | AGAIN);
         loop {
             self.waker.with(|cell| {
                 // SAFETY: this thread holds `WAKING`: the stream does not write
@@ -195,37 +182,13 @@ impl ParentWaker {
                     waker.wake_by_ref();
                 }
             });
-            // The usual state while the cell is held; a guess, as in `wake`.
-            state = WAKING;
-            loop {
-                let next = if state & FORGOTTEN != 0 {
-                    break;
-                } else if state & AGAIN != 0 {
-                    state & !(AGAIN | REGISTERED)
-                } else {
-                    state & !WAKING
-                };
-                // Acquire on failure too: a state that shows FORGOTTEN leads
-                // to writing the cell, which must follow the stream's last
-                // read of it (a park while this wake held the cell), ordered
-                // by the release of `forget`. (Found by ThreadSanitizer in
-                // CI; loom's model i reproduces it with a Relaxed failure.)
-                match self.state.compare_exchange_weak(
-                    state,
-                    next,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) if next & WAKING == 0 => {
-                        core::mem::forget(unwind);
-                        return;
-                    }
-                    Ok(_) => break,
-                    Err(actual) => state = actual,
+            match self.let_go() {
+                LetGo::Done => {
+                    core::mem::forget(unwind);
+                    return;
                 }
-            }
-            if state & FORGOTTEN != 0 {
-                break;
+                LetGo::Again => {}
+                LetGo::Forgotten => break,
             }
         }
         // The stream is gone: nobody else reads or writes the cell now (other
@@ -233,10 +196,43 @@ impl ParentWaker {
         core::mem::forget(unwind);
         // SAFETY: as above, and the stream no longer reads the cell: its
         // last read happened-before `forget`, whose FORGOTTEN this thread
-        // acquired.
+        // acquired (in `let_go`).
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         self.state.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
         drop(waker);
+    }
+
+    /// After a call of the stored waker, by the holder of `WAKING`: lets go,
+    /// or keeps the cell to call it again (`AGAIN`), or keeps it to drop the
+    /// waker (`FORGOTTEN`).
+    #[inline]
+    fn let_go(&self) -> LetGo {
+        // The usual state while the cell is held; a guess, as in `wake`.
+        let mut state = WAKING;
+        loop {
+            if state & FORGOTTEN != 0 {
+                return LetGo::Forgotten;
+            }
+            let again = state & AGAIN != 0;
+            let next = if again {
+                state & !(AGAIN | REGISTERED)
+            } else {
+                state & !WAKING
+            };
+            // Acquire on failure too: a state that shows FORGOTTEN leads to
+            // writing the cell, which must follow the stream's last read of
+            // it (a park while this wake held the cell), ordered by the
+            // release of `forget`. (Found by ThreadSanitizer in CI; loom's
+            // model i reproduces it with a Relaxed failure.)
+            match self
+                .state
+                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if again => return LetGo::Again,
+                Ok(_) => return LetGo::Done,
+                Err(actual) => state = actual,
+            }
+        }
     }
 
     /// Drops the stored waker, so that slot wakers outliving the stream do
@@ -265,5 +261,26 @@ impl ParentWaker {
         // keeps it: no wake takes WAKING again.
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         drop(waker);
+    }
+}
+
+/// What the holder of `WAKING` does after calling the waker.
+enum LetGo {
+    /// It let go of the cell.
+    Done,
+    /// The stream parked again meanwhile: call the waker again.
+    Again,
+    /// The stream is gone: drop the waker, then let go.
+    Forgotten,
+}
+
+/// Clears its bits of the state if dropped, which only a panic does (it is
+/// forgotten otherwise): a waker that panics in `clone`, `wake_by_ref` or
+/// `drop` lets go of the cell.
+struct ClearOnUnwind<'a>(&'a AtomicUsize, usize);
+
+impl Drop for ClearOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_and(!self.1, Ordering::AcqRel);
     }
 }
