@@ -133,15 +133,31 @@ impl Drop for Probe {
 }
 
 /// The parent task: a waker that counts its wakes, held through loom's `Arc`
-/// (so a parent waker kept alive too long fails the model as a leak).
+/// (so a parent waker kept alive too long fails the model as a leak); or,
+/// made by [`Parent::with_generations`], one that records instead which
+/// park it was woken after.
 struct Parent {
     wakes: AtomicUsize,
+    generations: Option<Generations>,
 }
 
 impl Parent {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             wakes: AtomicUsize::new(0),
+            generations: None,
+        })
+    }
+
+    /// A parent whose wakes record the latest park they follow (see
+    /// [`Generations`]) instead of being counted.
+    fn with_generations() -> Arc<Self> {
+        Arc::new(Self {
+            wakes: AtomicUsize::new(0),
+            generations: Some(Generations {
+                parks: AtomicUsize::new(0),
+                woken_after: AtomicUsize::new(0),
+            }),
         })
     }
 
@@ -180,7 +196,15 @@ unsafe fn parent_wake(data: *const ()) {
 unsafe fn parent_wake_by_ref(data: *const ()) {
     // SAFETY: by the contract of `parent_clone`.
     let parent = unsafe { &*data.cast::<Parent>() };
-    parent.wakes.fetch_add(1, Ordering::Release);
+    match &parent.generations {
+        Some(generations) => {
+            let parks = generations.parks.load(Ordering::Acquire);
+            generations.woken_after.fetch_max(parks, Ordering::AcqRel);
+        }
+        None => {
+            parent.wakes.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 unsafe fn parent_drop(data: *const ()) {
@@ -743,44 +767,12 @@ fn a_wake_racing_poll_progress_is_never_lost() {
 // ---------------------------------------------------------------------------
 // (h) The parent waker kept across wakes; (i) forgotten during a wake.
 
-/// The parent task of (h): a waker that remembers the latest park it was
-/// woken after. The stream bumps `parks` just before each park; a wake reads
-/// it as the waker is called.
+/// What the parent waker of (h) records: the latest park it was woken after.
+/// The stream bumps `parks` just before each park; a wake reads it as the
+/// waker is called.
 struct Generations {
     parks: AtomicUsize,
     woken_after: AtomicUsize,
-}
-
-static GENERATIONS: RawWakerVTable =
-    RawWakerVTable::new(gen_clone, gen_wake, gen_wake_by_ref, gen_drop);
-
-/// # Safety
-///
-/// `data` is a live `Arc<Generations>` given up to the waker, for all four.
-unsafe fn gen_clone(data: *const ()) -> RawWaker {
-    // SAFETY: by the contract above.
-    unsafe { Arc::increment_strong_count(data.cast::<Generations>()) };
-    RawWaker::new(data, &GENERATIONS)
-}
-
-unsafe fn gen_wake(data: *const ()) {
-    // SAFETY: by the contract of `gen_clone`; the waker's count goes here.
-    unsafe {
-        gen_wake_by_ref(data);
-        gen_drop(data);
-    }
-}
-
-unsafe fn gen_wake_by_ref(data: *const ()) {
-    // SAFETY: by the contract of `gen_clone`.
-    let this = unsafe { &*data.cast::<Generations>() };
-    let parks = this.parks.load(Ordering::Acquire);
-    this.woken_after.fetch_max(parks, Ordering::AcqRel);
-}
-
-unsafe fn gen_drop(data: *const ()) {
-    // SAFETY: by the contract of `gen_clone`; the waker owned this count.
-    unsafe { Arc::decrement_strong_count(data.cast::<Generations>()) };
 }
 
 /// The stream parks with one parent waker again and again (the waker stays
@@ -802,15 +794,11 @@ fn a_kept_parent_waker_is_woken_after_the_last_park() {
             assert!(poll.is_pending());
             ids.push(id);
         }
-        let parent = Arc::new(Generations {
-            parks: AtomicUsize::new(0),
-            woken_after: AtomicUsize::new(0),
-        });
-        let data = Arc::into_raw(Arc::clone(&parent)).cast::<()>();
-        // SAFETY: `data` is an `Arc<Generations>` given up to the waker.
-        let parent_waker = unsafe { Waker::from_raw(RawWaker::new(data, &GENERATIONS)) };
+        let parent = Parent::with_generations();
+        let parent_waker = Parent::waker(&parent);
+        let generations = parent.generations.as_ref().expect("made with generations");
         let park = |slots: &mut Slots<Probe>| {
-            parent.parks.fetch_add(1, Ordering::Release);
+            generations.parks.fetch_add(1, Ordering::Release);
             slots.park(&parent_waker);
         };
         park(&mut slots);
@@ -833,7 +821,7 @@ fn a_kept_parent_waker_is_woken_after_the_last_park() {
             let _ = slots.poll_and_release(id);
         }
         park(&mut slots);
-        let last = parent.parks.load(Ordering::Relaxed);
+        let last = generations.parks.load(Ordering::Relaxed);
         for thread in threads {
             thread.join().unwrap();
         }
@@ -841,7 +829,7 @@ fn a_kept_parent_waker_is_woken_after_the_last_park() {
         assert_eq!(taken + left, 2, "every wake taken once");
         if left > 0 {
             assert_eq!(
-                parent.woken_after.load(Ordering::Acquire),
+                generations.woken_after.load(Ordering::Acquire),
                 last,
                 "lost wake: {left} slot(s) queued, the parent not woken after the last park"
             );
