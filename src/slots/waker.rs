@@ -458,10 +458,21 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
 ///
 /// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
 unsafe fn wake_waker(data: *const ()) {
+    /// Gives up the waker's count when dropped: after the wake, or as a
+    /// panic unwinds out of it (a parent task's waker that panics), so that
+    /// a waker consumed by `wake` never stays counted.
+    struct Consumed(*const ());
+    impl Drop for Consumed {
+        fn drop(&mut self) {
+            // SAFETY: by the contract of `wake_waker`, whose count this is;
+            // dropped once.
+            unsafe { drop_waker(self.0) };
+        }
+    }
+    let consumed = Consumed(data);
     // SAFETY: by this function's contract.
     unsafe { wake_waker_by_ref(data) };
-    // SAFETY: by this function's contract.
-    unsafe { drop_waker(data) };
+    drop(consumed);
 }
 
 /// # Safety
