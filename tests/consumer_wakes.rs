@@ -983,62 +983,86 @@ fn stream_dropped_while_consumer_wake_blocks_on_another_thread() {
 
 /// Guarantee 6: another thread's wake of future 0 is blocked inside task
 /// A's `wake` while this thread polls the stream with task B (it may be
-/// woken at once: the wake in progress); a completion of future 1 from a
-/// third thread must then reach B, while A's wake is still blocked. Every
-/// output comes out once.
+/// woken at once: the wake in progress), and a third thread completes
+/// future 1; once A's wake returns, B must be woken (at once or then), and
+/// a later completion reaches B too. Every output comes out once.
 #[test]
 fn wake_blocked_in_the_old_task_does_not_swallow_the_new_tasks_wake() {
-    within_60s(|| {
-        let (shared, source, counts) = remotes(3);
-        let entered = Arc::new(Barrier::new(2));
-        let go = Arc::new(Barrier::new(2));
-        let a = {
-            let (entered, go) = (Arc::clone(&entered), Arc::clone(&go));
-            Task::with_hook(move || {
-                entered.wait();
-                go.wait();
-            })
-        };
-        let b = Task::new();
-        let mut s = source.limited_as_completed(3);
-        assert_eq!(poll_with(&mut s, &a), Poll::Pending);
-        let waker = shared[0].waker();
-        let waking = thread::spawn(move || waker.wake());
-        entered.wait();
-        // A's wake is in progress: future 0 was woken (not completed).
-        assert_eq!(poll_with(&mut s, &b), Poll::Pending);
-        assert_eq!(shared[0].polls(), 2, "woken future 0 not polled");
-        let completer = {
-            let shared = Arc::clone(&shared[1]);
-            thread::spawn(move || shared.complete())
-        };
-        let mut out = None;
-        while out.is_none() {
-            b.wait_woken("completion of 1 while A's wake is blocked");
-            match poll_with(&mut s, &b) {
-                Poll::Ready(Some(i)) => out = Some(i),
-                Poll::Pending => {}
-                Poll::Ready(None) => panic!("ended"),
-            }
+    within_60s(|| blocked_wake_then_call(false));
+}
+
+/// Guarantee 6: as
+/// [`wake_blocked_in_the_old_task_does_not_swallow_the_new_tasks_wake`],
+/// but the call made while A's wake is blocked is A's own again (a new
+/// waker of the same task): the wake in progress was for the call before,
+/// so a completion after this call's `Pending` must wake A again (at the
+/// latest once the blocked wake returns).
+#[test]
+fn wake_blocked_in_the_same_task_does_not_swallow_its_next_wake() {
+    within_60s(|| blocked_wake_then_call(true));
+}
+
+/// The body of the two tests above.
+fn blocked_wake_then_call(same_task: bool) {
+    let (shared, source, counts) = remotes(3);
+    let entered = Arc::new(Barrier::new(2));
+    let go = Arc::new(Barrier::new(2));
+    let a = {
+        let (entered, go) = (Arc::clone(&entered), Arc::clone(&go));
+        Task::with_hook(move || {
+            entered.wait();
+            go.wait();
+        })
+    };
+    let b = if same_task { a.clone() } else { Task::new() };
+    let mut s = source.limited_as_completed(3);
+    assert_eq!(poll_with(&mut s, &a), Poll::Pending);
+    let waker = shared[0].waker();
+    let waking = thread::spawn(move || waker.wake());
+    entered.wait();
+    // A's wake is in progress: future 0 was woken (not completed).
+    b.take_woken();
+    assert_eq!(poll_with(&mut s, &b), Poll::Pending);
+    assert_eq!(shared[0].polls(), 2, "woken future 0 not polled");
+    // Future 1 completes on a third thread while A's wake is still blocked.
+    thread::spawn({
+        let shared = Arc::clone(&shared[1]);
+        move || shared.complete()
+    })
+    .join()
+    .unwrap();
+    // The wake it owes may come now, or once the blocked wake returns (a
+    // wake in progress may stand for it until then); it must come.
+    go.wait();
+    waking.join().unwrap();
+    let mut out = None;
+    while out.is_none() {
+        b.wait_woken(&format!(
+            "same task {same_task}: completion of 1 during A's blocked wake"
+        ));
+        match poll_with(&mut s, &b) {
+            Poll::Ready(Some(i)) => out = Some(i),
+            Poll::Pending => {}
+            Poll::Ready(None) => panic!("ended"),
         }
-        assert_eq!(out, Some(1));
-        completer.join().unwrap();
-        go.wait();
-        waking.join().unwrap();
-        // And with A's wake over, a completion still reaches B.
-        b.take_woken();
-        assert_eq!(poll_with(&mut s, &b), Poll::Pending);
-        shared[2].complete();
-        assert!(b.take_woken(), "B not woken after A's wake finished");
-        assert_eq!(poll_with(&mut s, &b), Poll::Ready(Some(2)));
-        shared[0].complete();
-        assert_eq!(poll_with(&mut s, &b), Poll::Ready(Some(0)));
-        assert_eq!(poll_with(&mut s, &b), Poll::Ready(None));
-        drop(s);
-        assert_dropped_once(&shared, &counts);
-        a.assert_released("A");
-        b.assert_released("B");
-    });
+    }
+    assert_eq!(out, Some(1));
+    // And with A's wake over, a completion still reaches B.
+    b.take_woken();
+    assert_eq!(poll_with(&mut s, &b), Poll::Pending);
+    shared[2].complete();
+    assert!(
+        b.take_woken(),
+        "same task {same_task}: not woken after A's wake finished"
+    );
+    assert_eq!(poll_with(&mut s, &b), Poll::Ready(Some(2)));
+    shared[0].complete();
+    assert_eq!(poll_with(&mut s, &b), Poll::Ready(Some(0)));
+    assert_eq!(poll_with(&mut s, &b), Poll::Ready(None));
+    drop(s);
+    assert_dropped_once(&shared, &counts);
+    drop(b);
+    a.assert_released("A");
 }
 
 /// Guarantee 7: a thread wakes a future's waker in a loop (by reference and
