@@ -11,8 +11,8 @@
 //!   wake its task), with 10 for `poll_progress`: after the stream returned
 //!   `Pending`, a wake of a future in flight wakes the task of the latest
 //!   call, also when the stream moved to another task or thread, switched
-//!   back and forth, or switched while another thread's wake of the old task
-//!   is still running; many threads waking in the window between a `Pending`
+//!   back and forth, or was polled (by another task or the same one) while
+//!   another thread's wake of the old task is still running; many threads waking in the window between a `Pending`
 //!   and the next call, with a new task per call, lose no wake, in
 //!   completion and in input order (4).
 //! * Guarantees 6 and 8: a consumer waker that panics in `wake` leaves the
