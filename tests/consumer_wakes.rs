@@ -14,7 +14,10 @@
 //!   back and forth, or was polled (by another task or the same one) while
 //!   another thread's wake of the old task is still running; many threads waking in the window between a `Pending`
 //!   and the next call, with a new task per call, lose no wake, in
-//!   completion and in input order (4).
+//!   completion and in input order (4); nor do streams nested in each other
+//!   (the inner streams' consumer wakers are the outer stream's own wakers).
+//! * Guarantee 2 and the `Stream` contract: a `Pending` stream source's wake
+//!   also reaches the task of the latest call.
 //! * Guarantees 6 and 8: a consumer waker that panics in `wake` leaves the
 //!   stream usable: the next call with a sane waker gets every output, and a
 //!   later wake reaches the new waker; one that panics in `clone` loses
@@ -379,12 +382,19 @@ fn remotes(n: usize) -> (Vec<Arc<Shared>>, Remotes, Arc<IterCounts>) {
             })
         })
         .collect();
-    let (iter, counts) = CountingIter::new(shared.clone().into_iter());
+    let (source, counts) = remotes_of(shared.clone());
+    (shared, source, counts)
+}
+
+/// A counted source that makes [`Remote`] futures of `shared`, in order, as
+/// it is pulled.
+fn remotes_of(shared: Vec<Arc<Shared>>) -> (Remotes, Arc<IterCounts>) {
+    let (iter, counts) = CountingIter::new(shared.into_iter());
     let make: fn(Arc<Shared>) -> Remote = |s| {
         s.created.store(true, SeqCst);
         Remote(s)
     };
-    (shared, iter.map(make), counts)
+    (iter.map(make), counts)
 }
 
 /// After the stream is gone: every future made was dropped exactly once,
@@ -533,6 +543,46 @@ fn switching_back_and_forth_then_a_wake_reaches_the_last_task() {
     }
 }
 
+/// Guarantee 2 (a source that is `Pending` is polled again) and the
+/// `Stream` contract, over a stream source: the source (a channel) is
+/// `Pending` when task A, then task B polls the stream; an item sent then
+/// wakes B, and the stream moved back to A, then to B again, is woken by the
+/// next item, and by the end of the source.
+#[test]
+fn stream_source_wake_reaches_the_task_of_the_latest_call() {
+    use futures::channel::mpsc::unbounded;
+    use limited_as_completed::LimitedAsCompletedStreamExt;
+
+    let (tx, rx) = unbounded::<std::future::Ready<usize>>();
+    let (a, b) = (Task::new(), Task::new());
+    let mut s = rx.limited_as_completed(2);
+    assert_eq!(poll_with(&mut s, &a), Poll::Pending);
+    assert_eq!(poll_with(&mut s, &b), Poll::Pending);
+    assert!(!b.take_woken(), "B woken with nothing sent");
+    tx.unbounded_send(std::future::ready(7)).unwrap();
+    assert!(
+        b.take_woken(),
+        "B, the task of the latest call, not woken by the source"
+    );
+    assert_eq!(poll_with(&mut s, &b), Poll::Ready(Some(7)));
+    a.take_woken();
+    assert_eq!(poll_with(&mut s, &a), Poll::Pending);
+    tx.unbounded_send(std::future::ready(8)).unwrap();
+    assert!(
+        a.take_woken(),
+        "A, back as the latest task, not woken by the source"
+    );
+    assert_eq!(poll_with(&mut s, &a), Poll::Ready(Some(8)));
+    b.take_woken();
+    assert_eq!(poll_with(&mut s, &b), Poll::Pending);
+    drop(tx);
+    assert!(b.take_woken(), "B not woken by the end of the source");
+    assert_eq!(poll_with(&mut s, &b), Poll::Ready(None));
+    drop(s);
+    a.assert_released("A");
+    b.assert_released("B");
+}
+
 /// Guarantees 6 and 12 (`Send`): the stream polled on one thread by task A,
 /// moved to another thread and polled there by task B; a third thread's
 /// completion must wake B, and the stream goes on on B's thread.
@@ -580,6 +630,78 @@ fn stream_moved_to_another_thread_wakes_the_new_task() {
         assert_dropped_once(&shared, &counts);
         a.assert_released("A");
         b.assert_released("B");
+    });
+}
+
+/// Guarantees 6 and 7, nested: the consumer of each inner stream is a
+/// future of an outer stream (so the consumer's waker each inner stream
+/// keeps is one of the outer stream's own wakers, and goes stale when the
+/// outer slot is reused). Threads complete the inner futures while this
+/// thread drives the outer stream with a new task per call, waiting for
+/// each task's wake: every inner output comes out once, in its group, and
+/// everything is dropped once.
+#[test]
+fn nested_streams_wake_through_each_other() {
+    use futures::StreamExt;
+
+    within_60s(|| {
+        let (groups, per_group, limit) = if cfg!(miri) { (3, 3, 2) } else { (12, 20, 3) };
+        let n = groups * per_group;
+        let (shared, _, _) = remotes(n); // the ledgers; the groups pull
+        let (sources, counts): (Vec<Remotes>, Vec<Arc<IterCounts>>) = (0..groups)
+            .map(|g| remotes_of(shared[g * per_group..(g + 1) * per_group].to_vec()))
+            .unzip();
+        let mut outer = sources
+            .into_iter()
+            .map(|inner| inner.limited_as_completed(limit).collect::<Vec<usize>>())
+            .limited_as_completed(2);
+        let order = Rng::new(7).shuffled(n);
+        let sender = {
+            let shared = shared.clone();
+            thread::spawn(move || {
+                for (k, id) in order.into_iter().enumerate() {
+                    if k % 2 == 0 {
+                        shared[id].complete();
+                    } else {
+                        shared[id].complete_by_ref();
+                    }
+                    thread::yield_now();
+                }
+            })
+        };
+        let mut tasks = vec![];
+        let mut out = vec![];
+        loop {
+            let task = Task::new();
+            match poll_with(&mut outer, &task) {
+                Poll::Ready(Some(group)) => out.push(group),
+                Poll::Ready(None) => break,
+                Poll::Pending => task.wait_woken(&format!("nested, {} groups out", out.len())),
+            }
+            tasks.push(task);
+        }
+        sender.join().unwrap();
+        out.sort_unstable_by_key(|group| group.iter().min().copied());
+        for (g, group) in out.iter_mut().enumerate() {
+            group.sort_unstable();
+            assert_eq!(
+                *group,
+                (g * per_group..(g + 1) * per_group).collect::<Vec<_>>(),
+                "group {g}"
+            );
+        }
+        assert_eq!(out.len(), groups);
+        drop(outer);
+        for counts in &counts {
+            assert_dropped_once(&shared, counts);
+        }
+        assert!(shared.iter().all(|s| s.created.load(SeqCst)));
+        for s in &shared {
+            drop(s.take_waker());
+        }
+        for (k, task) in tasks.iter().enumerate() {
+            task.assert_released(&format!("call {k}"));
+        }
     });
 }
 
