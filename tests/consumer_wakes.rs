@@ -785,6 +785,13 @@ fn panicking_consumer_waker_leaves_the_stream_usable() {
 /// the memory live on this thread is what it was before (the stream's waker
 /// records are freed once no waker of theirs is left). By reference, for
 /// comparison, and by value.
+///
+/// Fails against the crate at the time of writing: by value, 624 bytes
+/// (the waker-record block and what it hangs from) stay live for ever, as
+/// if the consumed waker were still held. While the stream lives, each
+/// such wake pins one more waker record: over 1500 of them, one at a time
+/// with two futures in flight, live memory grew by about 80 KB (flat by
+/// reference), against Guarantee 5's memory bounded by the items alive.
 #[test]
 fn panicking_consumer_wake_by_value_still_drops_the_future_waker() {
     catch(|| ()).unwrap(); // the panic hook, installed once, stays
