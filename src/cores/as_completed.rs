@@ -157,8 +157,10 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         }
     }
 
+    /// [`fill`](Self::fill) once it found room for one item at least.
     fn fill_from_source(&mut self, cx: &mut Context<'_>) {
-        while self.has_room() {
+        debug_assert!(self.has_room());
+        loop {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
@@ -167,8 +169,14 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
                         self.finish(tag, output);
                     }
                 }
-                Poll::Ready(None) => self.source_done = true,
-                Poll::Pending => break,
+                Poll::Ready(None) => {
+                    self.source_done = true;
+                    return;
+                }
+                Poll::Pending => return,
+            }
+            if !self.has_room() {
+                return;
             }
         }
     }

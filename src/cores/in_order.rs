@@ -165,8 +165,10 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
         !self.source_done && self.slots.in_use() < self.limit
     }
 
+    /// [`fill`](Self::fill) once it found room for one item at least.
     fn fill_from_source(&mut self, cx: &mut Context<'_>) {
-        while self.has_room() {
+        debug_assert!(self.has_room());
+        loop {
             match self.source.poll_pull(cx) {
                 Poll::Ready(Some(future)) => {
                     let tag = self.pulled;
@@ -179,8 +181,14 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
                         self.stopped_at(tag);
                     }
                 }
-                Poll::Ready(None) => self.source_done = true,
-                Poll::Pending => break,
+                Poll::Ready(None) => {
+                    self.source_done = true;
+                    return;
+                }
+                Poll::Pending => return,
+            }
+            if !self.has_room() {
+                return;
             }
         }
     }
