@@ -93,7 +93,8 @@
 //!    the output; a future that finishes on that first poll keeps its place
 //!    until its output is handed out by a later poll. Whenever `poll_next`
 //!    returns, `pulled == yielded + in_flight + dropped` (dropped: items whose
-//!    future panicked, or that a `try_` stream's `Err` made moot), and fewer
+//!    future, or `into_future`, panicked, or that a `try_` stream's `Err` made
+//!    moot), and fewer
 //!    than `limit` items
 //!    are in flight only if the source has ended or is `Pending` (or the limit
 //!    was lowered and the excess has not finished). A source that ended is
@@ -150,10 +151,12 @@
 //!    not yet handed out, and the source, each exactly once. `into_inner`
 //!    drops the same and hands the source back, positioned just after the
 //!    last item pulled, so nothing that was not started is lost.
-//! 8. **Panics.** A panic in a future or in the source comes out of the call
-//!    that polled it. The panicking future is dropped and its place freed; the
-//!    stream stays usable, and polling it again goes on with the other
-//!    futures, none lost, none handed out twice.
+//! 8. **Panics.** A panic in a future, in the source or in an item's
+//!    `into_future` comes out of the call that polled it. The panicking
+//!    future (or item) is dropped and its place freed, and it keeps its
+//!    position in the input (`indexed`); the stream stays usable, and polling
+//!    it again goes on with the other futures, none lost, none handed out
+//!    twice.
 //! 9. **Bad limit.** A limit of 0, at construction or in `set_limit`, panics
 //!    at the caller's location with a message that names the method and the
 //!    value (pass `usize::MAX` for no bound), rather than hanging.

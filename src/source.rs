@@ -10,11 +10,15 @@ use futures_core::Stream;
 /// "Next future, please": implemented for iterators (always ready) and, for
 /// the stream adaptors, polled sources.
 pub(crate) trait Source {
+    /// What the source yields; the stream turns it into its future.
+    type Item: IntoFuture<IntoFuture = Self::Future>;
     type Future: Future;
 
-    /// The next future; `Ready(None)` once the source has ended. Never called
-    /// again after `Ready(None)`.
-    fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Future>>;
+    /// The next item; `Ready(None)` once the source has ended. Never called
+    /// again after `Ready(None)`. The caller counts the item as pulled before
+    /// it calls `into_future`, so an item whose `into_future` panics still
+    /// takes its place in the input.
+    fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Item>>;
 
     /// The source's own bounds on the items it has left.
     fn size_hint(&self) -> (usize, Option<usize>);
@@ -25,11 +29,12 @@ where
     I: Iterator,
     I::Item: IntoFuture,
 {
+    type Item = I::Item;
     type Future = <I::Item as IntoFuture>::IntoFuture;
 
     #[inline]
-    fn poll_pull(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Future>> {
-        Poll::Ready(self.next().map(IntoFuture::into_future))
+    fn poll_pull(&mut self, _cx: &mut Context<'_>) -> Poll<Option<I::Item>> {
+        Poll::Ready(self.next())
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -60,13 +65,11 @@ where
     S: Stream,
     S::Item: IntoFuture,
 {
+    type Item = S::Item;
     type Future = <S::Item as IntoFuture>::IntoFuture;
 
-    fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Future>> {
-        self.stream
-            .as_mut()
-            .poll_next(cx)
-            .map(|item| item.map(IntoFuture::into_future))
+    fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        self.stream.as_mut().poll_next(cx)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

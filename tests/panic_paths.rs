@@ -9,6 +9,9 @@
 //! futures are `!Unpin` and stored inline in their slots. A `Drop` that panics
 //! does so only when the thread is not already unwinding (a second panic would
 //! abort, as it does anywhere in Rust).
+//!
+//! Last, a panic in an item's `IntoFuture::into_future`, which the stream
+//! calls as it pulls the item, with `indexed` over three of the shapes.
 
 mod common;
 
@@ -594,4 +597,98 @@ fn into_inner_hands_back_the_iterator_undropped_so_its_drop_panic_is_the_callers
         assert_eq!(book.fut_drops(), [1; 6], "{shape:?}");
         assert_eq!(book.source_drops(), 1, "{shape:?}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Panics in `IntoFuture::into_future`
+
+/// The message of an [`Item`] whose `into_future` panics on purpose.
+const INTO_FUTURE_PANIC: &str = "into_future panics on purpose";
+
+/// An item that is only `IntoFuture` (a request builder, say): the stream
+/// turns it into its future as it pulls it, and this conversion may panic
+/// (dropping the job unpolled).
+struct Item {
+    job: Job<Res>,
+    panics: bool,
+}
+
+impl std::future::IntoFuture for Item {
+    type Output = Res;
+    type IntoFuture = Job<Res>;
+
+    fn into_future(self) -> Job<Res> {
+        if self.panics {
+            panic!("{INTO_FUTURE_PANIC}");
+        }
+        self.job
+    }
+}
+
+/// Guarantees 8 and 2 with `indexed` (its index is the item's position in
+/// the input, "even if an earlier item's future panicked"): item 1's
+/// `into_future` panics as the first poll pulls it. The panic comes out of
+/// that poll and job 1 is dropped, unpolled, once; item 1 was taken from the
+/// source, so it counts as pulled and dropped, like an item whose future
+/// panics on its first poll. Items 0 and 2 come out with indices 0 and 2,
+/// in completion order, in input order, and over a `Stream` source.
+///
+/// (This found a defect, since fixed: the item was turned into its future
+/// before the stream counted it as pulled, so the panic skipped the count:
+/// item 2 got index 1, and every later index was one short.)
+#[test]
+fn into_future_panicking_consumes_its_index() {
+    type Indexed = Vec<(usize, usize)>;
+    fn run<S>(mut s: S, book: &Book, shape: &str) -> Indexed
+    where
+        S: Stream<Item = (usize, Res)> + Unpin,
+    {
+        let mut cx = noop_context();
+        let first = catch(|| Pin::new(&mut s).poll_next(&mut cx).map(|_| ()));
+        assert_eq!(first, Err(INTO_FUTURE_PANIC.to_string()), "{shape}");
+        // Job 0 finished (and was dropped); job 1 dropped unpolled.
+        assert_eq!(book.fut_drops(), [1, 1, 0], "{shape}");
+        assert_eq!(book.polls(), [1, 0, 0], "{shape}");
+        let mut out = vec![];
+        loop {
+            match Pin::new(&mut s).poll_next(&mut cx) {
+                Poll::Ready(Some((index, Ok(output)))) => out.push((index, output.id())),
+                Poll::Ready(Some((_, Err(output)))) => panic!("{shape}: Err {output:?}"),
+                Poll::Ready(None) => break,
+                Poll::Pending => panic!("{shape}: Pending after {out:?}"),
+            }
+        }
+        drop(s);
+        assert_eq!(book.fut_drops(), [1, 1, 1], "{shape}");
+        assert_eq!(book.out_drops(), [1, 0, 1], "{shape}");
+        assert_eq!(book.source_drops(), 1, "{shape}");
+        out
+    }
+    fn items(source: Source) -> impl Iterator<Item = Item> {
+        source.enumerate().map(|(i, job)| Item {
+            job,
+            panics: i == 1,
+        })
+    }
+    let mut got = vec![];
+    let (jobs, book) = source(&[instant(), gate(), instant()]);
+    let s = items(jobs).limited_as_completed(3).indexed();
+    got.push(("as completed", run(s, &book, "as completed")));
+    let (jobs, book) = source(&[instant(), gate(), instant()]);
+    let s = items(jobs).limited_in_order(3).indexed();
+    got.push(("in order", run(s, &book, "in order")));
+    let (jobs, book) = source(&[instant(), gate(), instant()]);
+    let s =
+        LimitedAsCompletedStreamExt::limited_as_completed(stream::iter(items(jobs)), 3).indexed();
+    got.push(("stream source", run(s, &book, "stream source")));
+    // (index, job id) of every output, per shape.
+    let expected: Indexed = vec![(0, 0), (2, 2)];
+    assert_eq!(
+        got,
+        [
+            ("as completed", expected.clone()),
+            ("in order", expected.clone()),
+            ("stream source", expected),
+        ]
+    );
 }

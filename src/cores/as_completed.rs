@@ -2,7 +2,7 @@
 
 use alloc::collections::VecDeque;
 use core::convert::Infallible;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::mem;
 use core::task::{Context, Poll};
@@ -133,9 +133,9 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// Yields the output in `held`, refilling the slot it freed first.
     #[inline]
     fn yield_held(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Output<S>)>> {
-        // Held while the slots change: if that panics (in `poll_pull`, a
-        // refill's first poll, or a future's `Drop`), the item comes out of
-        // the next poll.
+        // Held while the slots change: if that panics (in `poll_pull`,
+        // `into_future`, a refill's first poll, or a future's `Drop`), the
+        // item comes out of the next poll.
         self.fill(cx);
         Poll::Ready(self.held.take())
     }
@@ -162,9 +162,12 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
         debug_assert!(self.has_room());
         loop {
             match self.source.poll_pull(cx) {
-                Poll::Ready(Some(future)) => {
+                Poll::Ready(Some(item)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
+                    // Counted first: an item whose `into_future` panics keeps
+                    // its place in the input, as one whose first poll panics.
+                    let future = item.into_future();
                     if let Poll::Ready(output) = self.slots.insert_and_poll_release(future, tag) {
                         self.finish(tag, output);
                     }

@@ -1,7 +1,7 @@
 //! Input order: outputs wait in their slots until every earlier one is out.
 
 use alloc::collections::VecDeque;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
@@ -170,9 +170,12 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
         debug_assert!(self.has_room());
         loop {
             match self.source.poll_pull(cx) {
-                Poll::Ready(Some(future)) => {
+                Poll::Ready(Some(item)) => {
                     let tag = self.pulled;
                     self.pulled += 1;
+                    // Counted first: an item whose `into_future` panics keeps
+                    // its place in the input, as one whose first poll panics.
+                    let future = item.into_future();
                     // A future that panics on this first poll never gets an
                     // entry: its item is skipped.
                     let (id, poll) = self.slots.insert_and_poll_keep(future, tag, P::stop);
