@@ -156,7 +156,11 @@
 //!    future (or item) is dropped and its place freed, and it keeps its
 //!    position in the input (`indexed`); the stream stays usable, and polling
 //!    it again goes on with the other futures, none lost, none handed out
-//!    twice.
+//!    twice. A panic in the waker of the task polling the stream (a bug in
+//!    the executor) comes out of the wake that called it and leaves the
+//!    stream usable and leak-free too, but a wake it owed the task then (one
+//!    that arrived while it was being called) can be lost, and the wakes
+//!    after it with it, until the stream is polled again.
 //! 9. **Bad limit.** A limit of 0, at construction or in `set_limit`, panics
 //!    at the caller's location with a message that names the method and the
 //!    value (pass `usize::MAX` for no bound), rather than hanging.

@@ -819,14 +819,26 @@ fn poll_in_place_release<Fut: Future, O>(
 
 impl<Fut: Future, O> Drop for Slots<Fut, O> {
     fn drop(&mut self) {
+        /// Frees the blocks of waker records that no waker can reach any
+        /// more, also if a future's `Drop` panics: by then every future has
+        /// been dropped (a slice drops the rest of its elements when one
+        /// panics), so no waker borrowed for a poll remains.
+        struct FreeUnheld<'a>(&'a Shared, usize);
+        impl Drop for FreeUnheld<'_> {
+            fn drop(&mut self) {
+                self.0.free_unheld(self.1);
+            }
+        }
         // Wakers the futures handed out may live on, and must not keep the
-        // parent task's waker alive.
-        self.shared.forget_parent();
+        // parent task's waker alive: it comes out first, and is dropped
+        // last, as its `drop` may panic.
+        let parent = self.shared.forget_parent();
+        let free = FreeUnheld(&self.shared, self.node_segments);
         // The futures first, in place, with the wakers they hold; then the
-        // blocks of waker records that no waker can reach any more. (If a
-        // future panics in `Drop`, the blocks wait for the last waker.)
+        // blocks of records.
         self.segments.clear();
-        self.shared.free_unheld(self.node_segments);
+        drop(free);
+        drop(parent);
     }
 }
 

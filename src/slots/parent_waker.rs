@@ -46,8 +46,11 @@
 //! registration comes first, the wake sees `REGISTERED` (or leaves `AGAIN`
 //! for the holder) and the task is woken.
 //!
-//! A waker that panics in `wake_by_ref` or `clone` lets go of the cell as the
-//! panic unwinds, so the stream is never left with every wake ignored.
+//! A waker that panics in `wake_by_ref`, `clone` or `drop` lets go of the
+//! cell as the panic unwinds (dropping the waker if the stream is gone), so
+//! the cell is never left held. One wake can be lost with such a panic: a
+//! wake left for the holder (`AGAIN`) while it was calling the waker that
+//! panicked; calling that waker again during the unwind would risk an abort.
 
 use core::task::Waker;
 
@@ -171,7 +174,7 @@ impl ParentWaker {
     /// set, then lets go (dropping the waker if the stream is gone).
     fn wake_held(&self) {
         // Lets go of `WAKING` if the waker panics.
-        let unwind = ClearOnUnwind(&self.state, WAKING | AGAIN);
+        let unwind = LetGoOnUnwind(self);
         loop {
             self.waker.with(|cell| {
                 // SAFETY: this thread holds `WAKING`: the stream does not write
@@ -191,12 +194,17 @@ impl ParentWaker {
                 LetGo::Forgotten => break,
             }
         }
-        // The stream is gone: nobody else reads or writes the cell now (other
-        // wakes wait for WAKING), so this holder drops the waker.
         core::mem::forget(unwind);
+        self.drop_forgotten();
+    }
+
+    /// By the holder of `WAKING` that found `FORGOTTEN` (with acquire): the
+    /// stream is gone, and nobody else reads or writes the cell now (other
+    /// wakes wait for `WAKING`), so this holder drops the waker, then lets go.
+    fn drop_forgotten(&self) {
         // SAFETY: as above, and the stream no longer reads the cell: its
         // last read happened-before `forget`, whose FORGOTTEN this thread
-        // acquired (in `let_go`).
+        // acquired.
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         self.state.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
         drop(waker);
@@ -235,10 +243,13 @@ impl ParentWaker {
         }
     }
 
-    /// Drops the stored waker, so that slot wakers outliving the stream do
-    /// not keep the parent task alive. Called by the stream as it drops; no
-    /// `register` follows.
-    pub(super) fn forget(&self) {
+    /// Takes the stored waker out, so that slot wakers outliving the stream
+    /// do not keep the parent task alive; `None` if a wake holds the cell
+    /// (that wake drops it as it lets go). Called by the stream as it drops;
+    /// no `register` follows. The caller drops the waker, last (its `drop`
+    /// may panic).
+    #[must_use]
+    pub(super) fn forget(&self) -> Option<Waker> {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             // While a wake holds the cell, it drops the waker as it lets go;
@@ -252,15 +263,14 @@ impl ParentWaker {
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) if state & WAKING != 0 => return,
+                Ok(_) if state & WAKING != 0 => return None,
                 Ok(_) => break,
                 Err(actual) => state = actual,
             }
         }
         // SAFETY: this thread holds WRITING, taken while WAKING was clear, and
         // keeps it: no wake takes WAKING again.
-        let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
-        drop(waker);
+        self.waker.with_mut(|cell| unsafe { (*cell).take() })
     }
 }
 
@@ -275,12 +285,45 @@ enum LetGo {
 }
 
 /// Clears its bits of the state if dropped, which only a panic does (it is
-/// forgotten otherwise): a waker that panics in `clone`, `wake_by_ref` or
-/// `drop` lets go of the cell.
+/// forgotten otherwise): a waker that panics in `clone` or `drop` while the
+/// stream replaces it lets go of `WRITING`.
 struct ClearOnUnwind<'a>(&'a AtomicUsize, usize);
 
 impl Drop for ClearOnUnwind<'_> {
     fn drop(&mut self) {
         self.0.fetch_and(!self.1, Ordering::AcqRel);
+    }
+}
+
+/// Lets go of `WAKING` if dropped, which only a panic in the stored waker's
+/// `wake_by_ref` does (it is forgotten otherwise); if the stream was dropped
+/// meanwhile, drops the waker first, as [`ParentWaker::wake_held`] would
+/// have. A wake left for the holder (`AGAIN`) is not made: that would call
+/// the waker that just panicked during the unwind, and a second panic there
+/// aborts. So a task whose waker panics may miss that one wake (the crate
+/// docs say so, under "Panics").
+struct LetGoOnUnwind<'a>(&'a ParentWaker);
+
+impl Drop for LetGoOnUnwind<'_> {
+    fn drop(&mut self) {
+        let cell = self.0;
+        // Acquire: a FORGOTTEN seen here leads to writing the cell (see
+        // `let_go`).
+        let mut state = cell.state.load(Ordering::Acquire);
+        loop {
+            if state & FORGOTTEN != 0 {
+                cell.drop_forgotten();
+                return;
+            }
+            match cell.state.compare_exchange_weak(
+                state,
+                state & !(WAKING | AGAIN),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
+        }
     }
 }

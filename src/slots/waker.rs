@@ -239,10 +239,11 @@ impl Shared {
         }
     }
 
-    /// Drops the stored parent waker, so a slot waker that outlives the stream
-    /// does not keep the parent task alive.
-    pub(super) fn forget_parent(&self) {
-        self.parent.forget();
+    /// Takes the stored parent waker out, so a slot waker that outlives the
+    /// stream does not keep the parent task alive; the caller drops it.
+    #[must_use]
+    pub(super) fn forget_parent(&self) -> Option<Waker> {
+        self.parent.forget()
     }
 }
 
