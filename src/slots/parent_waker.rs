@@ -123,7 +123,7 @@ impl ParentWaker {
             }
         }
         // Lets go of `WRITING` if `clone` or the old waker's `drop` panics.
-        let unwind = ClearOnUnwind(&self.state, WRITING);
+        let unwind = ClearOnUnwind(self, WRITING);
         let new = waker.clone();
         // SAFETY: this thread holds `WRITING`, taken while `WAKING` was clear;
         // no wake takes `WAKING` while `WRITING` is set, and only the stream
@@ -174,7 +174,7 @@ impl ParentWaker {
     /// set, then lets go (dropping the waker if the stream is gone).
     fn wake_held(&self) {
         // Lets go of `WAKING` if the waker panics.
-        let unwind = LetGoOnUnwind(self);
+        let unwind = ClearOnUnwind(self, WAKING | AGAIN);
         loop {
             self.waker.with(|cell| {
                 // SAFETY: this thread holds `WAKING`: the stream does not write
@@ -195,16 +195,11 @@ impl ParentWaker {
             }
         }
         core::mem::forget(unwind);
-        self.drop_forgotten();
-    }
-
-    /// By the holder of `WAKING` that found `FORGOTTEN` (with acquire): the
-    /// stream is gone, and nobody else reads or writes the cell now (other
-    /// wakes wait for `WAKING`), so this holder drops the waker, then lets go.
-    fn drop_forgotten(&self) {
+        // The stream is gone: nobody else reads or writes the cell now (other
+        // wakes wait for WAKING), so this holder drops the waker.
         // SAFETY: as above, and the stream no longer reads the cell: its
         // last read happened-before `forget`, whose FORGOTTEN this thread
-        // acquired.
+        // acquired (in `let_go`).
         let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
         self.state.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
         drop(waker);
@@ -284,46 +279,31 @@ enum LetGo {
     Forgotten,
 }
 
-/// Clears its bits of the state if dropped, which only a panic does (it is
-/// forgotten otherwise): a waker that panics in `clone` or `drop` while the
-/// stream replaces it lets go of `WRITING`.
-struct ClearOnUnwind<'a>(&'a AtomicUsize, usize);
+/// Lets go of the cell if dropped, which only a panic does (it is forgotten
+/// otherwise): clears its bits of the state (`WRITING` for a waker that
+/// panics in `clone` or `drop` while the stream replaces it; `WAKING` and
+/// `AGAIN` for one that panics in `wake_by_ref`), and if the stream was
+/// dropped meanwhile, drops the waker, as [`ParentWaker::wake_held`] would
+/// have (after `FORGOTTEN` nobody takes `WAKING` again, so the cell is still
+/// this thread's alone). A wake left for the holder (`AGAIN`) is not made:
+/// that would call the waker that just panicked during the unwind, where a
+/// second panic aborts. So a task whose waker panics may miss that one wake
+/// (Guarantee 8 in the crate docs says so).
+struct ClearOnUnwind<'a>(&'a ParentWaker, usize);
 
 impl Drop for ClearOnUnwind<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_and(!self.1, Ordering::AcqRel);
-    }
-}
-
-/// Lets go of `WAKING` if dropped, which only a panic in the stored waker's
-/// `wake_by_ref` does (it is forgotten otherwise); if the stream was dropped
-/// meanwhile, drops the waker first, as [`ParentWaker::wake_held`] would
-/// have. A wake left for the holder (`AGAIN`) is not made: that would call
-/// the waker that just panicked during the unwind, and a second panic there
-/// aborts. So a task whose waker panics may miss that one wake (the crate
-/// docs say so, under "Panics").
-struct LetGoOnUnwind<'a>(&'a ParentWaker);
-
-impl Drop for LetGoOnUnwind<'_> {
     fn drop(&mut self) {
         let cell = self.0;
         // Acquire: a FORGOTTEN seen here leads to writing the cell (see
         // `let_go`).
-        let mut state = cell.state.load(Ordering::Acquire);
-        loop {
-            if state & FORGOTTEN != 0 {
-                cell.drop_forgotten();
-                return;
-            }
-            match cell.state.compare_exchange_weak(
-                state,
-                state & !(WAKING | AGAIN),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => state = actual,
-            }
+        let before = cell.state.fetch_and(!self.1, Ordering::AcqRel);
+        if before & FORGOTTEN != 0 && self.1 & WAKING != 0 {
+            // SAFETY: this thread held WAKING when FORGOTTEN was set, so the
+            // stream left the waker to it and no longer reads the cell (its
+            // last read happened-before `forget`, acquired above), and no
+            // wake takes WAKING after FORGOTTEN.
+            let waker = cell.waker.with_mut(|cell| unsafe { (*cell).take() });
+            drop(waker);
         }
     }
 }
