@@ -158,9 +158,7 @@
 //!    it again goes on with the other futures, none lost, none handed out
 //!    twice. A panic in the waker of the task polling the stream (a bug in
 //!    the executor) comes out of the wake that called it and leaves the
-//!    stream usable and leak-free too, but a wake it owed the task then (one
-//!    that arrived while it was being called) can be lost, and the wakes
-//!    after it with it, until the stream is polled again.
+//!    stream usable and leak-free too, and loses no other wake.
 //! 9. **Bad limit.** A limit of 0, at construction or in `set_limit`, panics
 //!    at the caller's location with a message that names the method and the
 //!    value (pass `usize::MAX` for no bound), rather than hanging.

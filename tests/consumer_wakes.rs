@@ -39,9 +39,9 @@
 //!   failing): Guarantees 7 and 5, a blocked wake that panics after the
 //!   stream was dropped still lets the consumer's waker go; 5 and 7, a
 //!   consumer waker that panics in `drop` at the stream's drop leaves a kept
-//!   future waker holding no more waker records than a sane one (both
-//!   fixed); 6 and 8, a wake owed to a later `Pending` is not swallowed by an
-//!   earlier wake that panics: a known limitation, ignored (see the test).
+//!   future waker holding no more waker records than a sane one; 6 and 8, a
+//!   wake owed to a later `Pending` is not swallowed by an earlier wake that
+//!   panics (all three fixed).
 //!
 //! Every consumer waker here is a [`Task`], which counts its wakes, clones
 //! and drops, so each test also checks that every clone of every consumer
@@ -1296,18 +1296,13 @@ fn blocked_wake_then_call(same_task: bool) {
 /// panicked: once the blocked wake has unwound, the task must have been
 /// woken (or a later wake must reach it).
 ///
-/// Fails, a known limitation (Guarantee 8 in the crate docs says so): the
-/// completion of 1 finds the consumer's waker in use and leaves the holder
-/// a note to wake once more (`AGAIN` in `ParentWaker`); the holder's panic
-/// clears the note with its own lock bit, and the task is never woken. The
-/// stream stays registered with a non-empty ready queue, so every later
-/// wake (pushes onto a non-empty queue do not wake the parent) is ignored
-/// too, until something else polls it. Making the owed call during the
-/// unwind would call the waker that just panicked, where a second panic
-/// aborts; the fix is for a second wake to call the waker itself, which
-/// needs the cell to count its concurrent callers.
+/// (This found a defect, since fixed: the completion of 1 found the
+/// consumer's waker in use and left the holder a note to wake once more;
+/// the holder's panic cleared the note, and the task was never woken. The
+/// stream stayed registered with a non-empty ready queue, so every later
+/// wake was ignored too, until something else polled it. Now a wake that
+/// finds the waker in use calls it itself.)
 #[test]
-#[ignore = "known limitation: a wake owed while the task's waker panics is lost"]
 fn panicking_wake_does_not_swallow_the_wake_owed_to_a_later_pending() {
     within_60s(|| {
         let (shared, source, counts) = remotes(3);
@@ -1371,7 +1366,7 @@ fn panicking_wake_does_not_swallow_the_wake_owed_to_a_later_pending() {
 /// still held keeps its block of records, not the task).
 ///
 /// (This found a defect, since fixed: the dropping stream leaves the waker
-/// to the holder of the wake (`forget` sees `WAKING`), and the holder's
+/// to the holder of the wake (`forget` sees it held), and the holder's
 /// unwind guard only cleared its bits; the waker stayed in the cell, alive
 /// until the last future waker went.)
 #[test]

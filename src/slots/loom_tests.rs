@@ -844,6 +844,57 @@ fn a_kept_parent_waker_is_woken_after_the_last_park() {
     });
 }
 
+/// The stream parks, takes the stack and parks again while two threads each
+/// wake a slot, so both wakes can be calling the parent waker at once (each
+/// for the registration it took), and the stream is dropped while they may
+/// be: the parent waker is dropped exactly once, by the stream or by the
+/// last wake to let go of it, and no wake reads the cell after that drop.
+#[test]
+fn a_stream_dropped_while_two_wakes_call_the_parent_lets_go_once() {
+    check_bounded(
+        "j: two wakes calling the parent, the stream dropped",
+        Some(4),
+        || {
+            let signal = Arc::new(AtomicUsize::new(0));
+            let mut slots = Slots::new();
+            slots.begin_round();
+            let mut ids = Vec::new();
+            for tag in 0..2 {
+                let (probe, _log) = Probe::new(&signal);
+                let (id, poll) = slots.insert_and_poll(probe, tag);
+                assert!(poll.is_pending());
+                ids.push(id);
+            }
+            let parent = Parent::new();
+            let parent_waker = Parent::waker(&parent);
+            slots.park(&parent_waker);
+            let threads: Vec<_> = ids
+                .iter()
+                .map(|&id| {
+                    let waker = owned_waker(&mut slots, id);
+                    thread::spawn(move || waker.wake())
+                })
+                .collect();
+            // One call of poll_next (a round, then the park), then the drop.
+            slots.begin_round();
+            while let Some(id) = slots.next_woken() {
+                let _ = slots.poll_and_release(id);
+            }
+            slots.park(&parent_waker);
+            drop(slots);
+            drop(parent_waker);
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            assert_eq!(
+                Arc::strong_count(&parent),
+                1,
+                "the parent waker dropped once, by the stream or the last wake"
+            );
+        },
+    );
+}
+
 /// The stream is dropped while a slot's wake may be calling the parent
 /// waker, just after parking again (which reads the cell): the parent waker
 /// is dropped exactly once, by the stream or by that wake, before the slot's

@@ -14,28 +14,27 @@
 //!
 //! # Protocol
 //!
-//! `state` holds five bits. Only the stream (one thread at a time, through
-//! `&mut` to its arena) calls [`register`](ParentWaker::register) and
-//! [`forget`](ParentWaker::forget); any thread calls
-//! [`wake`](ParentWaker::wake).
+//! `state` holds three bits and a count. Only the stream (one thread at a
+//! time, through `&mut` to its arena) calls
+//! [`register`](ParentWaker::register) and [`forget`](ParentWaker::forget);
+//! any thread calls [`wake`](ParentWaker::wake).
 //!
 //! * `REGISTERED`: the stream waits; the next wake is for the stored waker.
 //!   Set by the stream as it parks, cleared by the wake that takes it.
-//! * `WAKING`: a waking thread holds the cell and calls the stored waker by
-//!   reference. It takes `WAKING` only together with `REGISTERED` (clearing
-//!   it) and only while `WRITING` is clear.
+//! * The holders (the bits from `HOLDER` up): the wakes calling the stored
+//!   waker by reference. A wake becomes a holder only together with taking
+//!   `REGISTERED`, and only while `WRITING` is clear; other holders may be
+//!   calling the waker at the same time (the stream parked again meanwhile,
+//!   and each holder calls it for the registration it took).
 //! * `WRITING`: the stream replaces the stored waker. It takes `WRITING` only
-//!   while `WAKING` is clear; if a wake holds the cell, it wakes the new waker
+//!   while no wake holds the cell; if one does, it wakes the new waker
 //!   itself instead (the task is polled again and registers again).
-//! * `AGAIN`: a wake found the cell held while `REGISTERED` was set again (the
-//!   stream parked again while the holder was still calling the waker): the
-//!   holder wakes once more before it lets go.
 //! * `FORGOTTEN`: the stream is gone. The stored waker is dropped by the
-//!   stream, or by the holder of `WAKING` as it lets go.
+//!   stream, or by the last holder as it lets go.
 //!
 //! So the cell is written only under `WRITING` (or by the last holder after
-//! `FORGOTTEN`), read by wakes only under `WAKING`, and read by the stream,
-//! its only other writer, at any time: no write ever overlaps another access.
+//! `FORGOTTEN`), read by wakes only as holders, and read by the stream, its
+//! only other writer, at any time: no write ever overlaps another access.
 //!
 //! No wake is lost: every wake and every registration is a read-modify-write
 //! of `state` (a wake that finds nobody waiting still writes the value it
@@ -43,24 +42,26 @@
 //! stream registers and then looks at the ready stack. If a wake's
 //! read-modify-write comes first, the stream's reads from it, so the push
 //! before that wake happened-before the stream's look, which sees it; if the
-//! registration comes first, the wake sees `REGISTERED` (or leaves `AGAIN`
-//! for the holder) and the task is woken.
+//! registration comes first, the wake sees `REGISTERED`, takes it and calls
+//! the waker itself, whoever else is calling it.
 //!
 //! A waker that panics in `wake_by_ref`, `clone` or `drop` lets go of the
-//! cell as the panic unwinds (dropping the waker if the stream is gone), so
-//! the cell is never left held. One wake can be lost with such a panic: a
-//! wake left for the holder (`AGAIN`) while it was calling the waker that
-//! panicked; calling that waker again during the unwind would risk an abort.
+//! cell as the panic unwinds (the last holder dropping the waker if the
+//! stream is gone), so the cell is never left held; and no holder owes a
+//! call to anyone, so such a panic loses no wake but its own.
 
 use core::task::Waker;
 
 use super::sync::{AtomicUsize, Ordering, UnsafeCell};
 
-const REGISTERED: usize = 0b0_0001;
-const WAKING: usize = 0b0_0010;
-const WRITING: usize = 0b0_0100;
-const AGAIN: usize = 0b0_1000;
-const FORGOTTEN: usize = 0b1_0000;
+const REGISTERED: usize = 0b001;
+const WRITING: usize = 0b010;
+const FORGOTTEN: usize = 0b100;
+/// The rest of the state counts the wakes calling the stored waker: one
+/// holder is this much.
+const HOLDER: usize = 0b1000;
+/// The holders' count.
+const HOLDERS: usize = !(HOLDER - 1);
 
 /// The parent task's waker, kept across wakes (see the module docs).
 pub(super) struct ParentWaker {
@@ -69,9 +70,9 @@ pub(super) struct ParentWaker {
 }
 
 // SAFETY: the `Option<Waker>` inside is written only under the `WRITING` bit
-// of `state` or by the one holder of `WAKING` after `FORGOTTEN`, and read by
-// other threads only under `WAKING`, which excludes both (module docs); so no
-// write overlaps another access. `Waker` is `Send + Sync`. (`Send` is
+// of `state`, taken only while no wake holds the cell, or by the last holder
+// after `FORGOTTEN`; other threads only read it, as holders (module docs); so
+// no write overlaps another access. `Waker` is `Send + Sync`. (`Send` is
 // automatic.)
 unsafe impl Sync for ParentWaker {}
 
@@ -106,8 +107,8 @@ impl ParentWaker {
     fn replace(&self, waker: &Waker) {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & WAKING != 0 {
-                // A wake is calling the old waker: the cell cannot be written
+            if state & HOLDERS != 0 {
+                // Wakes are calling the old waker: the cell cannot be written
                 // now. The task is polled again and registers again.
                 waker.wake_by_ref();
                 return;
@@ -123,16 +124,16 @@ impl ParentWaker {
             }
         }
         // Lets go of `WRITING` if `clone` or the old waker's `drop` panics.
-        let unwind = ClearOnUnwind(self, WRITING);
+        let unwind = LetGo(self, WRITING);
         let new = waker.clone();
-        // SAFETY: this thread holds `WRITING`, taken while `WAKING` was clear;
-        // no wake takes `WAKING` while `WRITING` is set, and only the stream
-        // (this thread) writes the cell.
+        // SAFETY: this thread holds `WRITING`, taken while no wake held the
+        // cell; no wake takes the cell while `WRITING` is set, and only the
+        // stream (this thread) writes the cell.
         let old = self.waker.with_mut(|cell| unsafe { (*cell).replace(new) });
         core::mem::forget(unwind);
         // WRITING set and REGISTERED clear (only this thread sets either):
         // one flip sets REGISTERED and lets go. Release publishes the new
-        // waker to the next holder of WAKING.
+        // waker to the next holder.
         let before = self.state.fetch_xor(WRITING | REGISTERED, Ordering::AcqRel);
         debug_assert_eq!(before & (WRITING | REGISTERED), WRITING);
         drop(old);
@@ -149,14 +150,16 @@ impl ParentWaker {
         // again for the write.
         let mut state = REGISTERED;
         loop {
-            let (next, take) = if state & (REGISTERED | WAKING | WRITING) == REGISTERED {
-                ((state | WAKING) & !REGISTERED, true)
-            } else if state & (REGISTERED | WAKING) == (REGISTERED | WAKING) {
-                (state | AGAIN, false)
+            // Registered and not being written: take the registration and
+            // become a holder, also while other wakes hold the cell (each
+            // calls the waker for the registration it took). Else nobody
+            // waits, or the stream is writing and looks at the stack next:
+            // written back unchanged, for the ordering.
+            let take = state & (REGISTERED | WRITING) == REGISTERED;
+            let next = if take {
+                (state & !REGISTERED) + HOLDER
             } else {
-                // Nobody waits, or the stream is writing and looks at the
-                // stack next: written back unchanged, for the ordering.
-                (state, false)
+                state
             };
             match self
                 .state
@@ -170,86 +173,36 @@ impl ParentWaker {
         self.wake_held();
     }
 
-    /// Calls the stored waker while holding `WAKING`, again while `AGAIN` is
-    /// set, then lets go (dropping the waker if the stream is gone).
+    /// Calls the stored waker as one of its holders, then lets go.
     fn wake_held(&self) {
-        // Lets go of `WAKING` if the waker panics.
-        let unwind = ClearOnUnwind(self, WAKING | AGAIN);
-        loop {
-            self.waker.with(|cell| {
-                // SAFETY: this thread holds `WAKING`: the stream does not write
-                // the cell (it takes `WRITING` only while `WAKING` is clear),
-                // and no other wake holds it.
-                let waker = unsafe { &*cell };
-                if let Some(waker) = waker {
-                    waker.wake_by_ref();
-                }
-            });
-            match self.let_go() {
-                LetGo::Done => {
-                    core::mem::forget(unwind);
-                    return;
-                }
-                LetGo::Again => {}
-                LetGo::Forgotten => break,
+        // Lets go if the waker panics, as below.
+        let unwind = LetGo(self, HOLDER);
+        self.waker.with(|cell| {
+            // SAFETY: this thread holds the cell: the stream does not write it
+            // (it takes `WRITING` only while no wake holds it), and a holder
+            // writes it only as the last one out, after `FORGOTTEN`.
+            let waker = unsafe { &*cell };
+            if let Some(waker) = waker {
+                waker.wake_by_ref();
             }
-        }
-        core::mem::forget(unwind);
-        // The stream is gone: nobody else reads or writes the cell now (other
-        // wakes wait for WAKING), so this holder drops the waker.
-        // SAFETY: as above, and the stream no longer reads the cell: its
-        // last read happened-before `forget`, whose FORGOTTEN this thread
-        // acquired (in `let_go`).
-        let waker = self.waker.with_mut(|cell| unsafe { (*cell).take() });
-        self.state.fetch_and(!(WAKING | AGAIN), Ordering::AcqRel);
-        drop(waker);
-    }
-
-    /// After a call of the stored waker, by the holder of `WAKING`: lets go,
-    /// or keeps the cell to call it again (`AGAIN`), or keeps it to drop the
-    /// waker (`FORGOTTEN`).
-    #[inline]
-    fn let_go(&self) -> LetGo {
-        // The usual state while the cell is held; a guess, as in `wake`.
-        let mut state = WAKING;
-        loop {
-            if state & FORGOTTEN != 0 {
-                return LetGo::Forgotten;
-            }
-            let again = state & AGAIN != 0;
-            let next = if again {
-                state & !(AGAIN | REGISTERED)
-            } else {
-                state & !WAKING
-            };
-            // Acquire on failure too: a state that shows FORGOTTEN leads to
-            // writing the cell, which must follow the stream's last read of
-            // it (a park while this wake held the cell), ordered by the
-            // release of `forget`. (Found by ThreadSanitizer in CI; loom's
-            // model i reproduces it with a Relaxed failure.)
-            match self
-                .state
-                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) if again => return LetGo::Again,
-                Ok(_) => return LetGo::Done,
-                Err(actual) => state = actual,
-            }
-        }
+        });
+        drop(unwind);
     }
 
     /// Takes the stored waker out, so that slot wakers outliving the stream
-    /// do not keep the parent task alive; `None` if a wake holds the cell
-    /// (that wake drops it as it lets go). Called by the stream as it drops;
-    /// no `register` follows. The caller drops the waker, last (its `drop`
-    /// may panic).
+    /// do not keep the parent task alive; `None` if wakes hold the cell
+    /// (the last of them drops it as it lets go). Called by the stream as it
+    /// drops; no `register` follows. The caller drops the waker, last (its
+    /// `drop` may panic).
     #[must_use]
     pub(super) fn forget(&self) -> Option<Waker> {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            // While a wake holds the cell, it drops the waker as it lets go;
-            // else the stream takes WRITING for good and drops it here.
-            let next = if state & WAKING != 0 {
+            // While wakes hold the cell, the last of them drops the waker as
+            // it lets go; else the stream takes WRITING for good and takes the
+            // waker out here.
+            let held = state & HOLDERS != 0;
+            let next = if held {
                 (state | FORGOTTEN) & !REGISTERED
             } else {
                 (state | FORGOTTEN | WRITING) & !REGISTERED
@@ -258,50 +211,39 @@ impl ParentWaker {
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) if state & WAKING != 0 => return None,
+                Ok(_) if held => return None,
                 Ok(_) => break,
                 Err(actual) => state = actual,
             }
         }
-        // SAFETY: this thread holds WRITING, taken while WAKING was clear, and
-        // keeps it: no wake takes WAKING again.
+        // SAFETY: this thread holds WRITING, taken while no wake held the
+        // cell, and keeps it: no wake takes the cell again.
         self.waker.with_mut(|cell| unsafe { (*cell).take() })
     }
 }
 
-/// What the holder of `WAKING` does after calling the waker.
-enum LetGo {
-    /// It let go of the cell.
-    Done,
-    /// The stream parked again meanwhile: call the waker again.
-    Again,
-    /// The stream is gone: drop the waker, then let go.
-    Forgotten,
-}
+/// Lets go of the cell when dropped: on the normal path of a wake, and as a
+/// panic unwinds (a waker that panics in `wake_by_ref`, or in `clone` or
+/// `drop` while the stream replaces it). Takes its share off the state
+/// (`HOLDER` for a wake, `WRITING` for a replace); the last holder out after
+/// `FORGOTTEN` drops the waker (after `FORGOTTEN` no wake takes the cell
+/// again, so it is that thread's alone). A holder that panics owes nothing
+/// to anyone: a wake that found the cell held called the waker itself.
+struct LetGo<'a>(&'a ParentWaker, usize);
 
-/// Lets go of the cell if dropped, which only a panic does (it is forgotten
-/// otherwise): clears its bits of the state (`WRITING` for a waker that
-/// panics in `clone` or `drop` while the stream replaces it; `WAKING` and
-/// `AGAIN` for one that panics in `wake_by_ref`), and if the stream was
-/// dropped meanwhile, drops the waker, as [`ParentWaker::wake_held`] would
-/// have (after `FORGOTTEN` nobody takes `WAKING` again, so the cell is still
-/// this thread's alone). A wake left for the holder (`AGAIN`) is not made:
-/// that would call the waker that just panicked during the unwind, where a
-/// second panic aborts. So a task whose waker panics may miss that one wake
-/// (Guarantee 8 in the crate docs says so).
-struct ClearOnUnwind<'a>(&'a ParentWaker, usize);
-
-impl Drop for ClearOnUnwind<'_> {
+impl Drop for LetGo<'_> {
+    #[inline]
     fn drop(&mut self) {
         let cell = self.0;
-        // Acquire: a FORGOTTEN seen here leads to writing the cell (see
-        // `let_go`).
-        let before = cell.state.fetch_and(!self.1, Ordering::AcqRel);
-        if before & FORGOTTEN != 0 && self.1 & WAKING != 0 {
-            // SAFETY: this thread held WAKING when FORGOTTEN was set, so the
-            // stream left the waker to it and no longer reads the cell (its
-            // last read happened-before `forget`, acquired above), and no
-            // wake takes WAKING after FORGOTTEN.
+        // Acquire: a FORGOTTEN seen here leads to writing the cell, which
+        // must follow the stream's last read of it, ordered by the release
+        // of `forget`.
+        let before = cell.state.fetch_sub(self.1, Ordering::AcqRel);
+        if self.1 == HOLDER && before & FORGOTTEN != 0 && before & HOLDERS == HOLDER {
+            // SAFETY: the last holder after FORGOTTEN: the stream left the
+            // waker to the holders and no longer reads the cell (its last read
+            // happened-before `forget`, acquired above), no other holder is
+            // left, and no wake takes the cell after FORGOTTEN.
             let waker = cell.waker.with_mut(|cell| unsafe { (*cell).take() });
             drop(waker);
         }
