@@ -148,7 +148,10 @@
 //!    others in flight, `limit - 1` at most (unless the limit was just
 //!    lowered).
 //! 7. **Drop.** Dropping a stream drops every future in flight, every output
-//!    not yet handed out, and the source, each exactly once. `into_inner`
+//!    not yet handed out, and the source, each exactly once, and lets go of
+//!    the waker it kept of the task polling it, even while wakers it gave the
+//!    futures live on (a wake of that task running on another thread at that
+//!    moment lets go of it as it returns). `into_inner`
 //!    drops the same and hands the source back, positioned just after the
 //!    last item pulled, so nothing that was not started is lost.
 //! 8. **Panics.** A panic in a future, in the source or in an item's

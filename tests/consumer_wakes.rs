@@ -46,7 +46,9 @@
 //! Every consumer waker here is a [`Task`], which counts its wakes, clones
 //! and drops, so each test also checks that every clone of every consumer
 //! waker the stream took is dropped exactly once (no leak, no double drop)
-//! and that no waker is woken after its last clone was dropped.
+//! and that no waker is woken after its last clone was dropped; most check
+//! it once the stream is dropped while the futures' wakers still live
+//! (Guarantee 7: the stream lets go of its consumer's waker as it drops).
 //!
 //! Under Miri the thread tests run fewer items, rounds and threads
 //! (`cfg!(miri)`). The binary counts its allocations per thread
@@ -59,7 +61,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Barrier, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -67,23 +69,10 @@ use std::time::{Duration, Instant};
 use futures::Stream;
 use limited_as_completed::{LimitedAsCompletedExt, LimitedStream};
 
-use common::{catch, live_bytes, CountingAlloc, CountingIter, IterCounts, Rng};
+use common::{catch, live_bytes, lock, scale, CountingAlloc, CountingIter, IterCounts, Rng};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Picks the count: small under Miri.
-const fn scale(native: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        native
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// How long a liveness check waits for a wake before it calls it lost.
 const LIVENESS: Duration = Duration::from_secs(10);
@@ -429,6 +418,23 @@ fn assert_dropped_once(shared: &[Arc<Shared>], counts: &IterCounts) {
     assert_eq!(counts.drops(), 1, "source drops");
 }
 
+/// After the stream is gone (Guarantee 7): every waker of `tasks` the
+/// stream took was let go although the futures' wakers, which outlive the
+/// stream here, are still alive; then those are dropped too.
+#[track_caller]
+fn assert_let_go<'a>(
+    shared: &[Arc<Shared>],
+    tasks: impl IntoIterator<Item = &'a Task>,
+    what: &str,
+) {
+    for (k, task) in tasks.into_iter().enumerate() {
+        task.assert_released(&format!("{what}, task {k}"));
+    }
+    for s in shared {
+        drop(s.take_waker());
+    }
+}
+
 /// Polls `stream` once with a waker of `task` (dropped right after).
 fn poll_with<S: Stream + Unpin>(stream: &mut S, task: &Task) -> Poll<Option<S::Item>> {
     let waker = task.waker();
@@ -513,8 +519,7 @@ fn wake_reaches_the_task_of_the_latest_call() {
     );
     drop(s);
     assert_dropped_once(&shared, &counts);
-    a.assert_released("A");
-    b.assert_released("B");
+    assert_let_go(&shared, [&a, &b], "A, B");
 }
 
 /// Guarantee 6: the stream switched between tasks A, B and C many times
@@ -557,9 +562,7 @@ fn switching_back_and_forth_then_a_wake_reaches_the_last_task() {
     assert_eq!(poll_with(&mut s, &tasks[0]), Poll::Ready(None));
     drop(s);
     assert_dropped_once(&shared, &counts);
-    for (t, task) in tasks.iter().enumerate() {
-        task.assert_released(&format!("{t}"));
-    }
+    assert_let_go(&shared, &tasks, "switching");
 }
 
 /// Guarantee 2 (a source that is `Pending` is polled again) and the
@@ -647,8 +650,7 @@ fn stream_moved_to_another_thread_wakes_the_new_task() {
         let out = on_b.join().unwrap();
         assert_eq!(out, vec![1, 0, 2, 3]);
         assert_dropped_once(&shared, &counts);
-        a.assert_released("A");
-        b.assert_released("B");
+        assert_let_go(&shared, [&a, &b], "moved to another thread");
     });
 }
 
@@ -715,12 +717,7 @@ fn nested_streams_wake_through_each_other() {
             assert_dropped_once(&shared, counts);
         }
         assert!(shared.iter().all(|s| s.created.load(SeqCst)));
-        for s in &shared {
-            drop(s.take_waker());
-        }
-        for (k, task) in tasks.iter().enumerate() {
-            task.assert_released(&format!("call {k}"));
-        }
+        assert_let_go(&shared, &tasks, "nested");
     });
 }
 
@@ -981,10 +978,7 @@ fn consumer_waker_panicking_in_drop_when_replaced_loses_nothing() {
     assert_eq!(poll_with(&mut s, &b), Poll::Ready(None));
     drop(s);
     assert_dropped_once(&shared, &counts);
-    for s in &shared {
-        drop(s.take_waker());
-    }
-    b.assert_released("B");
+    assert_let_go(&shared, [&b], "B");
 }
 
 /// Guarantees 11, 8 and 7: in `try_limited_as_completed`, the first `Err`
@@ -1016,10 +1010,7 @@ fn consumer_waker_panicking_in_drop_at_the_first_err_keeps_the_err() {
     assert_eq!(poll_with(&mut s, &task), Poll::Ready(None));
     drop(s);
     assert_dropped_once(&shared, &counts);
-    for s in &shared {
-        drop(s.take_waker());
-    }
-    task.assert_released("dropped at the Err");
+    assert_let_go(&shared, [&task], "dropped at the Err");
 }
 
 /// Guarantees 4 and 6: the consumer's wake, inline, completes and wakes
@@ -1193,11 +1184,8 @@ fn stream_dropped_while_consumer_wake_blocks_on_another_thread() {
             assert_dropped_once(&shared, &counts);
             go.wait();
             waking.join().unwrap();
-            for s in &shared {
-                drop(s.take_waker());
-            }
             assert!(task.wakes() >= 1, "by value {by_value}");
-            task.assert_released("blocked");
+            assert_let_go(&shared, [&task], &format!("blocked, by value {by_value}"));
         }
     });
 }
@@ -1349,10 +1337,7 @@ fn panicking_wake_does_not_swallow_the_wake_owed_to_a_later_pending() {
         assert_eq!(poll_with(&mut s, &task), Poll::Ready(None));
         drop(s);
         assert_dropped_once(&shared, &counts);
-        for s in &shared {
-            drop(s.take_waker());
-        }
-        task.assert_released("first wake panics");
+        assert_let_go(&shared, [&task], "first wake panics");
     });
 }
 
@@ -1408,10 +1393,7 @@ fn stream_dropped_while_a_blocked_consumer_wake_panics_lets_the_waker_go() {
                 "wake panics {panics}: the consumer's waker is still alive after \
                  the stream was dropped and the wake returned"
             );
-            for s in &shared {
-                drop(s.take_waker());
-            }
-            task.assert_released("blocked");
+            assert_let_go(&shared, [&task], &format!("blocked, wake panics {panics}"));
         }
     });
 }
@@ -1503,12 +1485,7 @@ fn stream_dropped_while_another_thread_hammers_a_wake() {
             assert_dropped_once(&shared, &counts);
             stop.store(true, SeqCst);
             hammer.join().unwrap();
-            for s in &shared {
-                drop(s.take_waker());
-            }
-            for (t, task) in tasks.iter().enumerate() {
-                task.assert_released(&format!("round {round}, task {t}"));
-            }
+            assert_let_go(&shared, &tasks, &format!("round {round}"));
         }
     });
 }
@@ -1626,12 +1603,7 @@ fn wakes_between_calls<S: LimitedStream<Item = usize>>(
             assert_eq!(counts.items(), n);
             drop(s);
             assert_dropped_once(&shared, &counts);
-            for s in &shared {
-                drop(s.take_waker());
-            }
-            for (k, task) in tasks.iter().enumerate() {
-                task.assert_released(&format!("limit {limit}, call {k}"));
-            }
+            assert_let_go(&shared, &tasks, &format!("limit {limit}"));
         }
     }
 }

@@ -10,7 +10,7 @@ use std::panic;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Barrier, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
@@ -19,20 +19,7 @@ use futures::executor::block_on;
 use futures::{Stream, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
 
-use common::Rng;
-
-/// Picks the iteration count: small under Miri, which is ~1000x slower.
-const fn scale(native: usize, miri: usize) -> usize {
-    if cfg!(miri) {
-        miri
-    } else {
-        native
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use common::{lock, scale, Rng};
 
 /// Runs `scenario` on its own thread and fails if it does not finish within
 /// 60 s (a lost wake shows up as a hang). Panics inside are passed on.

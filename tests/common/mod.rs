@@ -27,8 +27,18 @@ use futures_test::task::{new_count_waker, noop_context, AwokenCount};
 
 /// Locks a mutex, ignoring poisoning (a test that panicked on purpose may
 /// have poisoned it).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Picks an iteration count: `native` normally, the small `miri` under Miri,
+/// which runs about a thousand times slower.
+pub const fn scale(native: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        native
+    }
 }
 
 // ---------------------------------------------------------------------------
