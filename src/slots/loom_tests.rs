@@ -281,15 +281,51 @@ fn settle(slots: &mut Slots<Probe>, parent: &Waker) -> usize {
     panic!("the stream kept polling: a slot queued itself again and again");
 }
 
-/// A stream with one slot holding a pending probe, polled once on insert.
-fn one_slot(signal: &Arc<AtomicUsize>) -> (Slots<Probe>, SlotId, Rc<ProbeLog>) {
+/// A stream with `n` slots, each holding a pending probe (tagged with its
+/// index) polled once on insert.
+fn pending_slots(
+    signal: &Arc<AtomicUsize>,
+    n: usize,
+) -> (Slots<Probe>, Vec<SlotId>, Vec<Rc<ProbeLog>>) {
     let mut slots = Slots::new();
     slots.begin_round();
-    let (probe, log) = Probe::new(signal);
-    let (id, poll) = slots.insert_and_poll(probe, 0);
-    assert!(poll.is_pending());
-    assert_eq!(log.polls.get(), 1);
-    (slots, id, log)
+    let (mut ids, mut logs) = (Vec::new(), Vec::new());
+    for tag in 0..n {
+        let (probe, log) = Probe::new(signal);
+        let (id, poll) = slots.insert_and_poll(probe, tag);
+        assert!(poll.is_pending());
+        assert_eq!(log.polls.get(), 1);
+        ids.push(id);
+        logs.push(log);
+    }
+    (slots, ids, logs)
+}
+
+/// A stream with one slot holding a pending probe, polled once on insert.
+fn one_slot(signal: &Arc<AtomicUsize>) -> (Slots<Probe>, SlotId, Rc<ProbeLog>) {
+    let (slots, mut ids, mut logs) = pending_slots(signal, 1);
+    (slots, ids.remove(0), logs.remove(0))
+}
+
+/// One thread per entry of `ids` (a slot may be listed more than once), each waking an owned waker of its slot by
+/// value, after raising `signal` if given (the event a probe polls for).
+fn wake_on_threads(
+    slots: &mut Slots<Probe>,
+    ids: &[SlotId],
+    signal: Option<&Arc<AtomicUsize>>,
+) -> Vec<thread::JoinHandle<()>> {
+    ids.iter()
+        .map(|&id| {
+            let waker = owned_waker(slots, id);
+            let signal = signal.map(Arc::clone);
+            thread::spawn(move || {
+                if let Some(signal) = signal {
+                    signal.fetch_add(1, Ordering::Relaxed);
+                }
+                waker.wake();
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -305,16 +341,7 @@ fn two_wakers_and_a_poll_queue_the_slot_once_and_lose_no_wake() {
         let signal = Arc::new(AtomicUsize::new(0));
         let (mut slots, id, log) = one_slot(&signal);
         let node = node_of(&mut slots, id);
-        let threads: Vec<_> = (0..2)
-            .map(|_| {
-                let waker = owned_waker(&mut slots, id);
-                let signal = Arc::clone(&signal);
-                thread::spawn(move || {
-                    signal.fetch_add(1, Ordering::Relaxed);
-                    waker.wake();
-                })
-            })
-            .collect();
+        let threads = wake_on_threads(&mut slots, &[id; 2], Some(&signal));
         let parent = Parent::new();
         let parent_waker = Parent::waker(&parent);
         let during = poll_next(&mut slots, &parent_waker).len();
@@ -353,12 +380,7 @@ fn three_wakers_on_one_slot_queue_it_exactly_once() {
         let parent = Parent::new();
         let parent_waker = Parent::waker(&parent);
         slots.park(&parent_waker);
-        let threads: Vec<_> = (0..3)
-            .map(|_| {
-                let waker = owned_waker(&mut slots, id);
-                thread::spawn(move || waker.wake())
-            })
-            .collect();
+        let threads = wake_on_threads(&mut slots, &[id; 3], None);
         for thread in threads {
             thread.join().unwrap();
         }
@@ -503,32 +525,12 @@ fn park_racing_slot_wakes(name: &'static str, wakers: usize, bound: Option<usize
     let counts = std::sync::Arc::clone(&outcomes);
     check_bounded(name, bound, move || {
         let signal = Arc::new(AtomicUsize::new(0));
-        let mut slots = Slots::new();
-        slots.begin_round();
-        let mut logs = Vec::new();
-        let mut ids = Vec::new();
-        for tag in 0..wakers {
-            let (probe, log) = Probe::new(&signal);
-            let (id, poll) = slots.insert_and_poll(probe, tag);
-            assert!(poll.is_pending());
-            logs.push(log);
-            ids.push(id);
-        }
+        let (mut slots, ids, logs) = pending_slots(&signal, wakers);
         let p1 = Parent::new();
         let p1_waker = Parent::waker(&p1);
         slots.park(&p1_waker);
         assert_eq!(p1.wakes(), 0);
-        let threads: Vec<_> = ids
-            .iter()
-            .map(|&id| {
-                let waker = owned_waker(&mut slots, id);
-                let signal = Arc::clone(&signal);
-                thread::spawn(move || {
-                    signal.fetch_add(1, Ordering::Relaxed);
-                    waker.wake();
-                })
-            })
-            .collect();
+        let threads = wake_on_threads(&mut slots, &ids, Some(&signal));
         let p2 = Parent::new();
         let p2_waker = Parent::waker(&p2);
         let polled = poll_next(&mut slots, &p2_waker);
@@ -785,15 +787,7 @@ struct Generations {
 fn a_kept_parent_waker_is_woken_after_the_last_park() {
     check_bounded("h: the parent waker kept across wakes", Some(4), || {
         let signal = Arc::new(AtomicUsize::new(0));
-        let mut slots = Slots::new();
-        slots.begin_round();
-        let mut ids = Vec::new();
-        for tag in 0..2 {
-            let (probe, _log) = Probe::new(&signal);
-            let (id, poll) = slots.insert_and_poll(probe, tag);
-            assert!(poll.is_pending());
-            ids.push(id);
-        }
+        let (mut slots, ids, _logs) = pending_slots(&signal, 2);
         let parent = Parent::with_generations();
         let parent_waker = Parent::waker(&parent);
         let generations = parent.generations.as_ref().expect("made with generations");
@@ -802,17 +796,7 @@ fn a_kept_parent_waker_is_woken_after_the_last_park() {
             slots.park(&parent_waker);
         };
         park(&mut slots);
-        let threads: Vec<_> = ids
-            .iter()
-            .map(|&id| {
-                let waker = owned_waker(&mut slots, id);
-                let signal = Arc::clone(&signal);
-                thread::spawn(move || {
-                    signal.fetch_add(1, Ordering::Relaxed);
-                    waker.wake();
-                })
-            })
-            .collect();
+        let threads = wake_on_threads(&mut slots, &ids, Some(&signal));
         // One call of poll_next: a round, then the park.
         slots.begin_round();
         let mut taken = 0;
@@ -856,31 +840,13 @@ fn a_stream_dropped_while_two_wakes_call_the_parent_lets_go_once() {
         Some(4),
         || {
             let signal = Arc::new(AtomicUsize::new(0));
-            let mut slots = Slots::new();
-            slots.begin_round();
-            let mut ids = Vec::new();
-            for tag in 0..2 {
-                let (probe, _log) = Probe::new(&signal);
-                let (id, poll) = slots.insert_and_poll(probe, tag);
-                assert!(poll.is_pending());
-                ids.push(id);
-            }
+            let (mut slots, ids, _logs) = pending_slots(&signal, 2);
             let parent = Parent::new();
             let parent_waker = Parent::waker(&parent);
             slots.park(&parent_waker);
-            let threads: Vec<_> = ids
-                .iter()
-                .map(|&id| {
-                    let waker = owned_waker(&mut slots, id);
-                    thread::spawn(move || waker.wake())
-                })
-                .collect();
+            let threads = wake_on_threads(&mut slots, &ids, None);
             // One call of poll_next (a round, then the park), then the drop.
-            slots.begin_round();
-            while let Some(id) = slots.next_woken() {
-                let _ = slots.poll_and_release(id);
-            }
-            slots.park(&parent_waker);
+            poll_next(&mut slots, &parent_waker);
             drop(slots);
             drop(parent_waker);
             for thread in threads {
@@ -913,11 +879,7 @@ fn a_stream_dropped_during_a_parent_wake_lets_go_of_the_parent() {
         let thread = thread::spawn(move || waker.wake());
         // The stream is polled again (the wake's push may or may not be
         // seen) and parks with the same waker, then it is dropped.
-        slots.begin_round();
-        while let Some(id) = slots.next_woken() {
-            let _ = slots.poll_and_release(id);
-        }
-        slots.park(&parent_waker);
+        poll_next(&mut slots, &parent_waker);
         drop(parent_waker);
         drop(slots);
         thread.join().unwrap();
