@@ -2,13 +2,12 @@
 
 use alloc::collections::VecDeque;
 use core::convert::Infallible;
-use core::future::{Future, IntoFuture};
+use core::future::Future;
 use core::marker::PhantomData;
 use core::mem;
 use core::task::{Context, Poll};
 
-use super::{Core, Never, Stop};
-use crate::size_hint;
+use super::{Core, Feed, Never, Stop};
 use crate::slots::Slots;
 use crate::source::Source;
 
@@ -17,16 +16,11 @@ type Output<S> = <<S as Source>::Future as Future>::Output;
 /// The completion-order engine over any [`Source`], stopping early where the
 /// policy `P` says so.
 pub(crate) struct AsCompletedCore<S: Source, P = Never> {
-    source: S,
-    /// The source has ended, or an output stopped the stream: pull nothing
-    /// more.
-    source_done: bool,
+    feed: Feed<S>,
     /// Outputs never wait in the slots here (see `finished`), so the slots
     /// keep no room for one.
     slots: Slots<S::Future, Infallible>,
     limit: usize,
-    /// Items pulled so far; the next item's tag.
-    pulled: usize,
     /// Outputs of futures that finished, in the order the engine saw them
     /// finish, oldest first. They count as in flight (they take a place
     /// under `limit`) but not as slots: a finished future's slot is freed at
@@ -43,11 +37,9 @@ pub(crate) struct AsCompletedCore<S: Source, P = Never> {
 impl<S: Source, P> AsCompletedCore<S, P> {
     pub(crate) fn new(source: S, limit: usize) -> Self {
         Self {
-            source,
-            source_done: false,
+            feed: Feed::new(source),
             slots: Slots::new(),
             limit,
-            pulled: 0,
             finished: VecDeque::new(),
             held: None,
             policy: PhantomData,
@@ -59,7 +51,7 @@ impl<S: Source, P> AsCompletedCore<S, P> {
     /// `Drop` unwinds through here with the source dropped too, not leaked.
     pub(crate) fn into_source(self) -> S {
         let Self {
-            source,
+            feed,
             slots,
             finished,
             held,
@@ -68,7 +60,7 @@ impl<S: Source, P> AsCompletedCore<S, P> {
         drop(held);
         drop(finished);
         drop(slots);
-        source
+        feed.source
     }
 }
 
@@ -89,7 +81,7 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// output that stops the stream.
     #[cold]
     fn stop(&mut self) {
-        self.source_done = true;
+        self.feed.stop();
         // The empty arena is installed before the old one drops, so a
         // future that panics in `Drop` leaves a consistent stream.
         drop(mem::replace(&mut self.slots, Slots::new()));
@@ -143,7 +135,7 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// Whether another item may be pulled now.
     #[inline]
     fn has_room(&self) -> bool {
-        !self.source_done && self.slots.in_use() + self.finished.len() < self.limit
+        !self.feed.done && self.slots.in_use() + self.finished.len() < self.limit
     }
 
     /// Pulls and polls once new futures until `limit` items are in flight or
@@ -160,23 +152,9 @@ impl<S: Source, P: Stop<Output<S>>> AsCompletedCore<S, P> {
     /// [`fill`](Self::fill) once it found room for one item at least.
     fn fill_from_source(&mut self, cx: &mut Context<'_>) {
         debug_assert!(self.has_room());
-        loop {
-            match self.source.poll_pull(cx) {
-                Poll::Ready(Some(item)) => {
-                    let tag = self.pulled;
-                    self.pulled += 1;
-                    // Counted first: an item whose `into_future` panics keeps
-                    // its place in the input, as one whose first poll panics.
-                    let future = item.into_future();
-                    if let Poll::Ready(output) = self.slots.insert_and_poll_release(future, tag) {
-                        self.finish(tag, output);
-                    }
-                }
-                Poll::Ready(None) => {
-                    self.source_done = true;
-                    return;
-                }
-                Poll::Pending => return,
+        while let Some((future, tag)) = self.feed.next(cx) {
+            if let Poll::Ready(output) = self.slots.insert_and_poll_release(future, tag) {
+                self.finish(tag, output);
             }
             if !self.has_room() {
                 return;
@@ -202,12 +180,11 @@ impl<S: Source, P: Stop<Output<S>>> Core for AsCompletedCore<S, P> {
     }
 
     fn source_done(&self) -> bool {
-        self.source_done
+        self.feed.done
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (low, high) =
-            size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done);
+        let (low, high) = self.feed.size_hint(self.in_flight());
         if P::MAY_STOP {
             (low.min(1), high)
         } else {

@@ -1,12 +1,11 @@
 //! Input order: outputs wait in their slots until every earlier one is out.
 
 use alloc::collections::VecDeque;
-use core::future::{Future, IntoFuture};
+use core::future::Future;
 use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
-use super::{Core, Never, Stop};
-use crate::size_hint;
+use super::{Core, Feed, Never, Stop};
 use crate::slots::{SlotId, Slots};
 use crate::source::Source;
 
@@ -15,14 +14,9 @@ type Output<S> = <<S as Source>::Future as Future>::Output;
 /// The input-order engine over any [`Source`], stopping early where the
 /// policy `P` says so.
 pub(crate) struct InOrderCore<S: Source, P = Never> {
-    source: S,
-    /// The source has ended, or an output stopped the stream: pull nothing
-    /// more.
-    source_done: bool,
+    feed: Feed<S>,
     slots: Slots<S::Future>,
     limit: usize,
-    /// Items pulled so far; the next item's tag.
-    pulled: usize,
     /// Slots and tags of the items pulled and not yet yielded, in input
     /// order. An item whose future panicked is no longer in its slot (the
     /// slot is free or holds a later item) and is skipped.
@@ -39,11 +33,9 @@ pub(crate) struct InOrderCore<S: Source, P = Never> {
 impl<S: Source, P> InOrderCore<S, P> {
     pub(crate) fn new(source: S, limit: usize) -> Self {
         Self {
-            source,
-            source_done: false,
+            feed: Feed::new(source),
             slots: Slots::new(),
             limit,
-            pulled: 0,
             order: VecDeque::new(),
             held: None,
             stop_at: None,
@@ -56,14 +48,11 @@ impl<S: Source, P> InOrderCore<S, P> {
     /// `Drop` unwinds through here with the source dropped too, not leaked.
     pub(crate) fn into_source(self) -> S {
         let Self {
-            source,
-            slots,
-            held,
-            ..
+            feed, slots, held, ..
         } = self;
         drop(held);
         drop(slots);
-        source
+        feed.source
     }
 
     /// Hands out the front item's output if it has finished, skipping items
@@ -130,7 +119,7 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
     /// the items before it run on.
     #[cold]
     fn stopped_at(&mut self, tag: usize) {
-        self.source_done = true;
+        self.feed.stop();
         if self.stop_at.map_or(true, |stop_at| tag < stop_at) {
             self.stop_at = Some(tag);
         }
@@ -162,33 +151,19 @@ impl<S: Source, P: Stop<Output<S>>> InOrderCore<S, P> {
     /// Whether another item may be pulled now.
     #[inline]
     fn has_room(&self) -> bool {
-        !self.source_done && self.slots.in_use() < self.limit
+        !self.feed.done && self.slots.in_use() < self.limit
     }
 
     /// [`fill`](Self::fill) once it found room for one item at least.
     fn fill_from_source(&mut self, cx: &mut Context<'_>) {
         debug_assert!(self.has_room());
-        loop {
-            match self.source.poll_pull(cx) {
-                Poll::Ready(Some(item)) => {
-                    let tag = self.pulled;
-                    self.pulled += 1;
-                    // Counted first: an item whose `into_future` panics keeps
-                    // its place in the input, as one whose first poll panics.
-                    let future = item.into_future();
-                    // A future that panics on this first poll never gets an
-                    // entry: its item is skipped.
-                    let (id, poll) = self.slots.insert_and_poll_keep(future, tag, P::stop);
-                    self.order.push_back((id, tag));
-                    if let Poll::Ready((tag, true)) = poll {
-                        self.stopped_at(tag);
-                    }
-                }
-                Poll::Ready(None) => {
-                    self.source_done = true;
-                    return;
-                }
-                Poll::Pending => return,
+        while let Some((future, tag)) = self.feed.next(cx) {
+            // A future that panics on this first poll never gets an entry:
+            // its item is skipped.
+            let (id, poll) = self.slots.insert_and_poll_keep(future, tag, P::stop);
+            self.order.push_back((id, tag));
+            if let Poll::Ready((tag, true)) = poll {
+                self.stopped_at(tag);
             }
             if !self.has_room() {
                 return;
@@ -213,12 +188,11 @@ impl<S: Source, P: Stop<Output<S>>> Core for InOrderCore<S, P> {
     }
 
     fn source_done(&self) -> bool {
-        self.source_done
+        self.feed.done
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (low, high) =
-            size_hint::with_source(self.in_flight(), self.source.size_hint(), self.source_done);
+        let (low, high) = self.feed.size_hint(self.in_flight());
         if P::MAY_STOP {
             (low.min(1), high)
         } else {

@@ -8,10 +8,64 @@ mod as_completed;
 mod in_order;
 
 use core::fmt;
+use core::future::IntoFuture;
 use core::task::{Context, Poll};
 
 pub(crate) use self::as_completed::AsCompletedCore;
 pub(crate) use self::in_order::InOrderCore;
+use crate::size_hint;
+use crate::source::Source;
+
+/// The source as both cores pull it: it counts the items pulled, which
+/// gives each its position in the input, and remembers that the source
+/// ended (or that an output stopped the stream): nothing more is pulled.
+struct Feed<S> {
+    source: S,
+    /// Items pulled so far; the next item's position.
+    pulled: usize,
+    done: bool,
+}
+
+impl<S: Source> Feed<S> {
+    fn new(source: S) -> Self {
+        Self {
+            source,
+            pulled: 0,
+            done: false,
+        }
+    }
+
+    /// The next item's future and position; `None` if the source is
+    /// `Pending` or has ended (then [`done`](Self::done) is set). The item
+    /// is counted before `into_future` runs, so one whose `into_future`
+    /// panics keeps its position in the input, as one whose first poll
+    /// panics does.
+    #[inline]
+    fn next(&mut self, cx: &mut Context<'_>) -> Option<(S::Future, usize)> {
+        match self.source.poll_pull(cx) {
+            Poll::Ready(Some(item)) => {
+                let tag = self.pulled;
+                self.pulled += 1;
+                Some((item.into_future(), tag))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                None
+            }
+            Poll::Pending => None,
+        }
+    }
+
+    /// Pulls nothing more: the source ended or an output stopped the stream.
+    fn stop(&mut self) {
+        self.done = true;
+    }
+
+    /// The hint of a stream holding `in_flight` items over this source.
+    fn size_hint(&self, in_flight: usize) -> (usize, Option<usize>) {
+        size_hint::with_source(in_flight, self.source.size_hint(), self.done)
+    }
+}
 
 /// What every public stream type needs from its core.
 pub(crate) trait Core {
