@@ -319,9 +319,11 @@ fn wake_on_threads(
             let waker = owned_waker(slots, id);
             let signal = signal.map(Arc::clone);
             thread::spawn(move || {
-                if let Some(signal) = signal {
+                if let Some(signal) = &signal {
                     signal.fetch_add(1, Ordering::Relaxed);
                 }
+                // `signal` is dropped after the wake, as the models did
+                // before this helper (loom counts the drop as an access).
                 waker.wake();
             })
         })
