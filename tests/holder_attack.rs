@@ -293,11 +293,12 @@ fn on_wake(s: &CState) {
     if s.live.load(SeqCst) <= 0 {
         s.misuse.fetch_add(1, SeqCst);
     }
-    s.inside.fetch_add(1, SeqCst);
-    let _inside = Inside(&s.inside);
-    let ticket = s.tickets.fetch_add(1, SeqCst);
+    // Counted before `inside`: a test that sees a wake inside sees it counted.
     s.wakes.fetch_add(1, SeqCst);
     s.woken.store(true, SeqCst);
+    let ticket = s.tickets.fetch_add(1, SeqCst);
+    s.inside.fetch_add(1, SeqCst);
+    let _inside = Inside(&s.inside);
     let hook = lock(&s.hook).take();
     if let Some(hook) = hook {
         hook();
