@@ -1101,7 +1101,11 @@ fn model_attack_stale_registration_and_replace_finding_holders() {
             );
             for (i, log) in logs.iter().enumerate() {
                 assert_eq!(log.polls.get(), 2, "slot {i}: polled once per wake");
-                assert_eq!(log.seen.get(), 1, "slot {i}: its last poll saw its wake's signal");
+                assert_eq!(
+                    log.seen.get(),
+                    1,
+                    "slot {i}: its last poll saw its wake's signal"
+                );
             }
             if p1.wakes() == 2 {
                 counts[0].fetch_add(1, Relaxed);
