@@ -953,3 +953,172 @@ fn planted_check_then_set_bug_is_caught() {
         entries(&slots.shared, node);
     });
 }
+
+// ---------------------------------------------------------------------------
+// Attack models (outside review of the parent-waker cell).
+
+/// The stream parked with P1; a thread's wake of slot 0 may hold the cell
+/// (calling P1) while the stream takes it and parks with P1 again (so a
+/// second registration of P1 is left in the cell), and a second thread's
+/// wake of slot 1 may take that stale registration and call P1 too. Task P2
+/// then polls (a round, then `park`: `replace` may find holders, and then
+/// wakes P2 instead of registering, leaving P1's registration set), and,
+/// if P2 was woken, polls once more while the threads may still be in. Once
+/// both threads are done: whenever a wake is left on the stack, P2 was
+/// woken after its last park; settling with P2 takes every wake once; both
+/// parent wakers are let go.
+#[test]
+fn model_attack_stale_registration_and_replace_finding_holders() {
+    use std::sync::atomic::{AtomicUsize as Count, Ordering::Relaxed};
+    // Interleavings in which: P1 was called by both wakes; P2's first call
+    // woke P2 (its `replace` found holders, or its look found a push); P2
+    // polled again before the threads were joined.
+    let outcomes: std::sync::Arc<[Count; 3]> = std::sync::Arc::new(Default::default());
+    let counts = std::sync::Arc::clone(&outcomes);
+    check_bounded(
+        "attack: stale registration, replace finding holders",
+        Some(3),
+        move || {
+            // One signal per slot, raised by its own waker before it wakes.
+            let signals = [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))];
+            let mut slots = Slots::new();
+            slots.begin_round();
+            let mut logs = Vec::new();
+            let mut ids = Vec::new();
+            for (tag, signal) in signals.iter().enumerate() {
+                let (probe, log) = Probe::new(signal);
+                let (id, poll) = slots.insert_and_poll(probe, tag);
+                assert!(poll.is_pending());
+                logs.push(log);
+                ids.push(id);
+            }
+            let p1 = Parent::new();
+            let p1_waker = Parent::waker(&p1);
+            slots.park(&p1_waker);
+            // Threads finished, outside loom's view (loom runs one thread
+            // at a time, so this reads the state of this interleaving).
+            let done = std::sync::Arc::new(Count::new(0));
+            let w0 = owned_waker(&mut slots, ids[0]);
+            let w1 = owned_waker(&mut slots, ids[1]);
+            let x = {
+                let done = std::sync::Arc::clone(&done);
+                let signal = Arc::clone(&signals[0]);
+                thread::spawn(move || {
+                    signal.fetch_add(1, Ordering::Relaxed);
+                    w0.wake();
+                    done.fetch_add(1, Relaxed);
+                })
+            };
+            // A call by P1: takes what is there, parks with P1 again.
+            let _ = poll_next(&mut slots, &p1_waker);
+            let y = {
+                let done = std::sync::Arc::clone(&done);
+                let signal = Arc::clone(&signals[1]);
+                thread::spawn(move || {
+                    signal.fetch_add(1, Ordering::Relaxed);
+                    w1.wake();
+                    done.fetch_add(1, Relaxed);
+                })
+            };
+            let p2 = Parent::with_generations();
+            let p2_waker = Parent::waker(&p2);
+            let generations = p2.generations.as_ref().expect("made with generations");
+            let call = |slots: &mut Slots<Probe>| {
+                generations.parks.fetch_add(1, Ordering::Release);
+                poll_next(slots, &p2_waker)
+            };
+            let _ = call(&mut slots);
+            // The executor polls P2 again if it was woken (once, here,
+            // while the threads may still be in).
+            if generations.woken_after.load(Ordering::Acquire)
+                == generations.parks.load(Ordering::Relaxed)
+            {
+                counts[1].fetch_add(1, Relaxed);
+                let _ = call(&mut slots);
+                if done.load(Relaxed) < 2 {
+                    counts[2].fetch_add(1, Relaxed);
+                }
+            }
+            let last = generations.parks.load(Ordering::Relaxed);
+            x.join().unwrap();
+            y.join().unwrap();
+            let left = stacked(&slots.shared).len();
+            if left > 0 {
+                assert_eq!(
+                    generations.woken_after.load(Ordering::Acquire),
+                    last,
+                    "lost wake: {left} slot(s) queued, P2 not woken after its last park"
+                );
+            }
+            // The executor keeps polling P2 while it is woken.
+            for _ in 0..4 {
+                if generations.woken_after.load(Ordering::Acquire)
+                    != generations.parks.load(Ordering::Relaxed)
+                {
+                    break;
+                }
+                let _ = call(&mut slots);
+            }
+            assert!(
+                stacked(&slots.shared).is_empty() && slots.deferred.head == NIL,
+                "P2 stopped being woken with wakes left"
+            );
+            for (i, log) in logs.iter().enumerate() {
+                assert_eq!(log.polls.get(), 2, "slot {i}: polled once per wake");
+                assert_eq!(
+                    log.seen.get(),
+                    1,
+                    "slot {i}: its last poll saw its wake's signal"
+                );
+            }
+            if p1.wakes() == 2 {
+                counts[0].fetch_add(1, Relaxed);
+            }
+            drop(slots);
+            drop((p1_waker, p2_waker));
+            assert_eq!(Arc::strong_count(&p1), 1, "P1 let go");
+            assert_eq!(Arc::strong_count(&p2), 1, "P2 let go");
+        },
+    );
+    std::println!(
+        "    P1 called by both wakes in {}, P2 woken by its first call in {}, of which polled again with a thread still running in {} interleavings",
+        outcomes[0].load(Relaxed),
+        outcomes[1].load(Relaxed),
+        outcomes[2].load(Relaxed),
+    );
+    assert!(outcomes.iter().all(|count| count.load(Relaxed) > 0));
+}
+
+/// The stream parked with P1; a thread's wake of a slot may hold the cell
+/// (calling P1) while task P2 polls (a round, then `park`: `replace` either
+/// finds the holder and wakes P2, or stores P2 and drops P1 on this thread)
+/// and the stream is then dropped (`forget` may find the holder, which then
+/// drops whatever waker is stored as it lets go). Each parent waker is
+/// dropped exactly once and never read after (loom checks the cell's
+/// accesses); P1 is called only by the wake that took its registration.
+#[test]
+fn model_attack_replace_then_forget_racing_a_holder() {
+    check("attack: replace then forget racing a holder", || {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let (mut slots, id, _log) = one_slot(&signal);
+        let p1 = Parent::new();
+        let p1_waker = Parent::waker(&p1);
+        slots.park(&p1_waker);
+        drop(p1_waker);
+        let waker = owned_waker(&mut slots, id);
+        let kept = waker.clone();
+        let thread = thread::spawn(move || waker.wake());
+        let p2 = Parent::new();
+        let p2_waker = Parent::waker(&p2);
+        let _ = poll_next(&mut slots, &p2_waker);
+        drop(p2_waker);
+        drop(slots);
+        thread.join().unwrap();
+        assert!(p1.wakes() <= 1, "P1 woken for one registration at most");
+        // `kept` keeps the shared state (and the cell) alive: the parent
+        // wakers must be gone anyway.
+        assert_eq!(Arc::strong_count(&p1), 1, "P1 let go once");
+        assert_eq!(Arc::strong_count(&p2), 1, "P2 let go once");
+        drop(kept);
+    });
+}
