@@ -136,7 +136,11 @@
 //! 6. **Fair.** One call polls each future at most once (a refill's first
 //!    poll counts). When futures keep waking themselves, the stream returns
 //!    `Pending` after waking its own task instead of spinning; with nothing
-//!    woken it returns `Pending` and does not wake itself. No future starves:
+//!    woken it returns `Pending` and does not wake itself (one exception:
+//!    polled by a new task while another thread is still inside a wake of
+//!    the task before, it cannot store the new task's waker yet and wakes
+//!    that task instead, on each call until that wake has returned, as
+//!    futures' `AtomicWaker` does). No future starves:
 //!    every call (`poll_next` or `poll_progress`) polls each future woken
 //!    before the call began, before it hands out an output, so a woken
 //!    future waits for one call at most, and refills that finish at once

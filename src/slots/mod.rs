@@ -677,10 +677,15 @@ impl<Fut: Future, O> Slots<Fut, O> {
     pub(crate) fn park(&mut self, waker: &Waker) {
         #[cfg(loom)]
         self.shared.loom_touch();
-        self.shared.register(waker);
+        let replaced = self.shared.register(waker);
         if self.deferred.head != NIL || !self.shared.is_empty() {
             waker.wake_by_ref();
         }
+        // Dropped after the look at the stack: its `drop` may panic, and a
+        // push made during this call is then still announced. (If `waker`
+        // panics above and this `drop` panics too, the process aborts: two
+        // wakers of the executor panicking at once.)
+        drop(replaced);
     }
 }
 

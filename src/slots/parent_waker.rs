@@ -45,10 +45,18 @@
 //! registration comes first, the wake sees `REGISTERED`, takes it and calls
 //! the waker itself, whoever else is calling it.
 //!
-//! A waker that panics in `wake_by_ref`, `clone` or `drop` lets go of the
-//! cell as the panic unwinds (the last holder dropping the waker if the
-//! stream is gone), so the cell is never left held; and no holder owes a
-//! call to anyone, so such a panic loses no wake but its own.
+//! A waker that panics in `wake_by_ref` or `clone` lets go of the cell as
+//! the panic unwinds (the last holder dropping the waker if the stream is
+//! gone), so the cell is never left held; and no holder owes a call to
+//! anyone, so such a panic loses no wake but its own. The waker a
+//! registration replaces is handed back to the stream, which drops it after
+//! its look at the ready stack, so a `drop` that panics skips nothing.
+//!
+//! While a wake holds the cell (it may be blocked inside the old task's
+//! `wake_by_ref` for as long as that takes), a registration by another task
+//! cannot store its waker, and wakes that task instead: each call from it
+//! wakes it again until the holders are gone, as futures' `AtomicWaker`
+//! does when a wake is in progress. Guarantee 6 says so.
 
 use core::task::Waker;
 
@@ -85,9 +93,13 @@ impl ParentWaker {
     }
 
     /// Stores `waker` as the one to wake, and asks to be woken. Only the
-    /// stream calls this, then looks at the ready stack.
+    /// stream calls this, then looks at the ready stack, then drops the
+    /// waker handed back (the one `waker` replaced): its `drop` may panic,
+    /// which must not skip that look (a push made during the call would
+    /// then never be announced).
     #[inline]
-    pub(super) fn register(&self, waker: &Waker) {
+    #[must_use]
+    pub(super) fn register(&self, waker: &Waker) -> Option<Waker> {
         let same = self.waker.with(|cell| {
             // SAFETY: only the stream writes the cell (anyone else only after
             // `FORGOTTEN`, when the stream is gone), so this read overlaps no
@@ -97,21 +109,22 @@ impl ParentWaker {
         });
         if same {
             self.state.fetch_or(REGISTERED, Ordering::AcqRel);
+            None
         } else {
-            self.replace(waker);
+            self.replace(waker)
         }
     }
 
     /// [`register`](Self::register) with a waker of another task (or the first).
     #[cold]
-    fn replace(&self, waker: &Waker) {
+    fn replace(&self, waker: &Waker) -> Option<Waker> {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & HOLDERS != 0 {
                 // Wakes are calling the old waker: the cell cannot be written
                 // now. The task is polled again and registers again.
                 waker.wake_by_ref();
-                return;
+                return None;
             }
             match self.state.compare_exchange_weak(
                 state,
@@ -123,7 +136,7 @@ impl ParentWaker {
                 Err(actual) => state = actual,
             }
         }
-        // Lets go of `WRITING` if `clone` or the old waker's `drop` panics.
+        // Lets go of `WRITING` if `clone` panics.
         let unwind = LetGo(self, WRITING);
         let new = waker.clone();
         // SAFETY: this thread holds `WRITING`, taken while no wake held the
@@ -136,7 +149,7 @@ impl ParentWaker {
         // waker to the next holder.
         let before = self.state.fetch_xor(WRITING | REGISTERED, Ordering::AcqRel);
         debug_assert_eq!(before & (WRITING | REGISTERED), WRITING);
-        drop(old);
+        old
     }
 
     /// Wakes the stored waker if the stream is registered. Called by the push
@@ -223,8 +236,8 @@ impl ParentWaker {
 }
 
 /// Lets go of the cell when dropped: on the normal path of a wake, and as a
-/// panic unwinds (a waker that panics in `wake_by_ref`, or in `clone` or
-/// `drop` while the stream replaces it). Takes its share off the state
+/// panic unwinds (a waker that panics in `wake_by_ref`, or in `clone` while
+/// the stream replaces it). Takes its share off the state
 /// (`HOLDER` for a wake, `WRITING` for a replace); the last holder out after
 /// `FORGOTTEN` drops the waker (after `FORGOTTEN` no wake takes the cell
 /// again, so it is that thread's alone). A holder that panics owes nothing

@@ -200,10 +200,12 @@ impl Shared {
         self.head.fetch_and(usize::MAX, Ordering::Relaxed);
     }
 
-    /// Records the task to wake when a slot is woken.
+    /// Records the task to wake when a slot is woken; hands back the waker
+    /// it replaced, for the caller to drop last (see [`ParentWaker::register`]).
     #[inline]
-    pub(super) fn register(&self, waker: &Waker) {
-        self.parent.register(waker);
+    #[must_use]
+    pub(super) fn register(&self, waker: &Waker) -> Option<Waker> {
+        self.parent.register(waker)
     }
 
     /// Frees, once the stream is gone, every block of nodes that no owned
