@@ -77,7 +77,7 @@ tsan() {
         SCHEDULES=5000 \
         cargo +nightly test -Zbuild-std --target "$HOST" --target-dir target/tsan \
         --test cross_thread --test runtimes --test background --test schedules \
-        --test adversarial --test consumer_wakes || status=$?
+        --test adversarial --test consumer_wakes --test holder_attack || status=$?
     # TSan reports through exit code 66 when a test binary itself passed.
     if [ "$status" -ne 0 ]; then
         echo "ThreadSanitizer failed (exit $status)"
