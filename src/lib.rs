@@ -123,10 +123,11 @@
 //!    double in size (2, 2, 4, 8, ...), so `n` items alive at once take room
 //!    for `n.next_power_of_two()` of them (at least two), a limit that is a
 //!    power of two no more than it needs. Each takes a slot (its future plus
-//!    about 32 bytes, rounded up to a multiple of 64) and a 32-byte waker
-//!    record (24 bytes on 32-bit targets). Records are numbered in 32 bits:
-//!    more than `u32::MAX` futures in flight and wakers kept at once panics,
-//!    as a `Vec` past its capacity does. A future that wakes itself
+//!    about 32 bytes, rounded up to a multiple of 64) and a 16-byte waker
+//!    record. Records are numbered in 32 bits: more than `u32::MAX` futures
+//!    in flight and wakers kept at once panics, as a `Vec` past its capacity
+//!    does; so does cloning one future's waker when 2^30 clones of it are
+//!    alive (`Arc` aborts past `isize::MAX`). A future that wakes itself
 //!    as it finishes costs nothing extra. A waker that outlives its future,
 //!    even one kept forever, costs at most two small records (its own, and
 //!    one made while the stream looks for records it can reuse) and never

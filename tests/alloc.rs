@@ -513,14 +513,9 @@ fn a_power_of_two_of_live_items_takes_room_for_that_many() {
     };
     let low_bytes = parked_bytes(low);
     assert_eq!(parked_bytes(full), low_bytes);
-    // Each: a 64-byte slot (`pending()` is small) and a 32-byte waker record
-    // (24 on 32-bit targets), plus a little for the stream itself.
-    let per_item = 64
-        + if cfg!(target_pointer_width = "64") {
-            32
-        } else {
-            24
-        };
+    // Each: a 64-byte slot (`pending()` is small) and a 16-byte waker record,
+    // plus a little for the stream itself (and 16 bytes per block of records).
+    let per_item = 64 + 16;
     let expected = full * per_item;
     assert!(
         (expected..expected + 1024).contains(&(low_bytes as usize)),

@@ -21,7 +21,7 @@ use std::vec::Vec;
 
 use loom::thread;
 
-use super::{from_u32, to_u32, Node, Shared, NIL};
+use super::{from_u32, shared_of, to_u32, Node, Shared, NIL, QUEUED};
 use crate::slots::sync::{Arc, AtomicUsize, Ordering};
 use crate::slots::{SlotId, Slots};
 
@@ -220,7 +220,7 @@ fn node_of(slots: &mut Slots<Probe>, id: SlotId) -> usize {
 /// An owned waker of slot `id`, as a future would store it.
 fn owned_waker(slots: &mut Slots<Probe>, id: SlotId) -> Waker {
     let node = node_of(slots, id);
-    Waker::clone(&slots.shared.node(node).waker_ref())
+    Waker::clone(&slots.shared.waker_ref(node))
 }
 
 /// Node ids on the shared ready stack, newest first, up to the first repeat:
@@ -420,7 +420,7 @@ fn stale_waker_racing_slot_reuse_never_polls_the_new_occupant() {
         let parent_waker = Parent::waker(&parent);
         // A's own event: it is ready now, and wakes it.
         log_a.finish.set(true);
-        slots.shared.node(node_a).waker_ref().wake_by_ref();
+        slots.shared.waker_ref(node_a).wake_by_ref();
         // poll_next: A completes, its slot is refilled with B, which is
         // polled once, as the stream does before it yields A's output.
         slots.begin_round();
@@ -599,7 +599,7 @@ fn finish_by_own_wake(
 ) {
     log.finish.set(true);
     let node = node_of(slots, id);
-    slots.shared.node(node).waker_ref().wake_by_ref();
+    slots.shared.waker_ref(node).wake_by_ref();
     if poll_next(slots, parent).contains(&id) {
         return;
     }
@@ -903,10 +903,10 @@ fn a_stream_dropped_during_a_parent_wake_lets_go_of_the_parent() {
 /// `Node::schedule` with its `swap` of `queued` split into a load and a
 /// store: two wakers can both see `false` and both push the node.
 fn schedule_check_then_set(node: &Node, shared: &Shared) {
-    if node.queued.load(Ordering::Acquire) {
+    if node.state.load(Ordering::Acquire) & QUEUED != 0 {
         return;
     }
-    node.queued.store(true, Ordering::Release);
+    node.state.fetch_or(QUEUED, Ordering::Release);
     let mut head = shared.head.load(Ordering::Relaxed);
     loop {
         node.next.store(to_u32(head), Ordering::Relaxed);
@@ -939,10 +939,12 @@ fn planted_check_then_set_bug_is_caught() {
             .map(|_| {
                 let waker = owned_waker(&mut slots, id);
                 thread::spawn(move || {
-                    // SAFETY: the waker holds a count of the `Shared`.
+                    // SAFETY: the waker holds a count of the `Shared`, and
+                    // its data pointer has its block's provenance.
                     let node = unsafe { &*waker.data().cast::<Node>() };
                     // SAFETY: as above.
-                    schedule_check_then_set(node, unsafe { &*node.shared });
+                    let shared = unsafe { &*shared_of(waker.data().cast()) };
+                    schedule_check_then_set(node, shared);
                     drop(waker);
                 })
             })

@@ -760,7 +760,7 @@ fn poll_in_place<Fut: Future, O>(
         .expect("limited-as-completed: slot without a node");
     // SAFETY: the arena that owns `slot` holds the `Shared` that owns the
     // node for as long as the slot exists, so for this whole call.
-    let waker = unsafe { node.get() }.waker_ref();
+    let waker = unsafe { node.waker_ref() };
     // Armed only once the slot is known to hold a future.
     let mut bomb = Bomb {
         slot,
@@ -860,7 +860,7 @@ mod tests {
 
     fn waker<Fut: Future, O>(slots: &mut Slots<Fut, O>, id: SlotId) -> Waker {
         let node = slots.slot_mut(id.0).node_id().unwrap();
-        Waker::clone(&slots.shared.node(node).waker_ref())
+        Waker::clone(&slots.shared.waker_ref(node))
     }
 
     /// Inserts a future that stays pending.

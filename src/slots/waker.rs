@@ -9,36 +9,44 @@
 //! outlive the stream: it then pushes onto a queue nobody reads, and the last
 //! waker to go frees the nodes.
 //!
+//! A node is 16 bytes: it keeps no pointer to its `Shared`. Each segment is
+//! one allocation (a *block*) that starts with a [`Header`] holding that
+//! pointer, and a waker finds the header from its node's address and id
+//! ([`shared_of`]). So every pointer to a node that a waker or the stream
+//! keeps is derived from the block's own pointer ([`Shared::node_ref`]),
+//! never from a reference to the node, which would not reach the header.
+//!
 //! # Protocol
 //!
 //! Waking a node pushes its id onto a lock-free stack ([`Shared::head`]); the
 //! stream takes the whole stack at once and reverses it, which yields the
 //! woken ids in the order they were woken.
 //!
-//! * `queued` is `true` from the moment a waker claims the slot until the
-//!   stream pops the id from its local ready list. Only the waker that flips it
-//!   from `false` to `true` pushes, so an id is on the stack (or the local list)
-//!   at most once, and a node's `next` is written only by that one waker.
-//! * The stream clears `queued` (with an acquire swap) *before* it polls the
-//!   future, so a wake that lands during or after the poll queues the slot again
-//!   and is never lost.
+//! * The node's [`QUEUED`] mark is set from the moment a waker claims the
+//!   slot until the stream pops the id from its local ready list. Only the
+//!   waker whose read-modify-write sets it pushes, so an id is on the stack
+//!   (or the local list) at most once, and a node's `next` is written only by
+//!   that one waker.
+//! * The stream clears the mark (with an acquire read-modify-write) *before*
+//!   it polls the future, so a wake that lands during or after the poll
+//!   queues the slot again and is never lost.
 //! * A push that finds the stack empty wakes the parent task through
 //!   [`ParentWaker`]; a push onto a non-empty stack need not, because whoever
 //!   made it non-empty already did. Before the stream returns `Pending` it
 //!   registers the parent waker and then looks at the stack: a push that the
 //!   registration missed is seen by that look (see [`Shared::is_empty`]).
-//! * A wake that finds `queued` already set returns at once, even if the
+//! * A wake that finds the mark already set returns at once, even if the
 //!   waker that set it has not pushed yet; the stream may then take an empty
 //!   stack and return `Pending`. Nothing is lost: that push is still to come,
 //!   and it wakes the parent (the loom model of stale wakes covers this).
 
-use alloc::boxed::Box;
-use core::mem::ManuallyDrop;
+use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use core::mem::{self, ManuallyDrop};
 use core::ptr::{self, NonNull};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::parent_waker::ParentWaker;
-use super::sync::{self, Arc, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use super::sync::{self, Arc, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 /// Marks the end of a list of slot ids (and the empty stack).
 pub(super) const NIL: usize = usize::MAX;
@@ -78,9 +86,10 @@ pub(super) struct Shared {
     head: AtomicUsize,
     /// The task that polls the stream.
     parent: ParentWaker,
-    /// `segments[k]` points to segment `k` of the nodes (`segment_len(k)` of
-    /// them), or is null until the stream grows that far. Written only by the
-    /// stream; freed in `Drop`.
+    /// `segments[k]` points to the first node of block `k`
+    /// (`segment_len(k)` of them, after the block's [`Header`]), or is null
+    /// until the stream grows that far. Written only by the stream; freed in
+    /// `Drop` (or in `free_unheld`).
     segments: [AtomicPtr<Node>; SEGMENTS],
 }
 
@@ -108,18 +117,29 @@ impl Shared {
     /// (see `sync.rs`) cannot be a method receiver.
     pub(super) fn grow(this: &Arc<Self>, k: usize) {
         let first = segment_first(k);
-        let shared = Arc::as_ptr(this);
-        let nodes: Box<[Node]> = (0..segment_len(k))
-            .map(|offset| Node {
-                queued: AtomicBool::new(false),
-                next: AtomicU32::new(NIL32),
-                slot: AtomicU32::new(NIL32),
-                clones: AtomicUsize::new(0),
-                id: to_u32(first + offset),
-                shared,
-            })
-            .collect();
-        let nodes = Box::into_raw(nodes).cast::<Node>();
+        let layout = block_layout(k);
+        // SAFETY: the layout is not zero-sized (it holds a header).
+        let block = unsafe { alloc(layout) };
+        if block.is_null() {
+            handle_alloc_error(layout);
+        }
+        let header = Header {
+            shared: Arc::as_ptr(this),
+        };
+        // SAFETY: `block` is a fresh allocation of `layout`: a header at its
+        // start (aligned: the layout's alignment is at least the header's),
+        // then `segment_len(k)` nodes from `size_of::<Header>()`, aligned as
+        // the header's size is a multiple of a node's alignment (see
+        // `block_layout`). Every node is written before the block is
+        // published below.
+        let nodes = unsafe {
+            block.cast::<Header>().write(header);
+            let nodes = block.add(mem::size_of::<Header>()).cast::<Node>();
+            for offset in 0..segment_len(k) {
+                nodes.add(offset).write(Node::new(first + offset));
+            }
+            nodes
+        };
         let old = this.segments[k].swap(nodes, Ordering::Release);
         assert!(
             old.is_null(),
@@ -134,22 +154,51 @@ impl Shared {
     /// If the segment of `id` was never grown (a bug in the caller).
     #[inline]
     pub(super) fn node(&self, id: usize) -> &Node {
+        // SAFETY: `node_ptr` points to a live node of this `Shared`, which
+        // stays until `self` drops; nodes are only read through shared
+        // references (their mutable state is atomic).
+        unsafe { &*self.node_ptr(id) }
+    }
+
+    /// A pointer to the node of slot `id`, with the provenance of its whole
+    /// block (so that [`shared_of`] may reach the header from it).
+    ///
+    /// # Panics
+    ///
+    /// If the segment of `id` was never grown (a bug in the caller).
+    #[inline]
+    fn node_ptr(&self, id: usize) -> *mut Node {
         let (k, offset) = locate(id);
         let segment = self.segments[k].load(Ordering::Acquire);
         assert!(
             !segment.is_null(),
             "limited-as-completed: no node for slot {id}"
         );
-        // SAFETY: a non-null `segments[k]` came from `Box::into_raw` of
-        // `segment_len(k)` nodes in `grow` and is freed only when `self` drops;
-        // `offset < segment_len(k)` by `locate`. Nodes are only read through
-        // shared references (their mutable state is atomic).
-        unsafe { &*segment.add(offset) }
+        // SAFETY: a non-null `segments[k]` points to the `segment_len(k)`
+        // nodes written in `grow`, in one block freed only when `self` drops
+        // (or by `free_unheld`, after which no id of it is looked up);
+        // `offset < segment_len(k)` by `locate`.
+        unsafe { segment.add(offset) }
     }
 
     /// A direct pointer to the node of slot `id`, for the stream to keep.
     pub(super) fn node_ref(&self, id: usize) -> NodeRef {
-        NodeRef(NonNull::from(self.node(id)))
+        let node = self.node_ptr(id);
+        // SAFETY: `node_ptr` offsets a non-null block pointer (it panics on
+        // a missing block), so it is never null.
+        NodeRef(unsafe { NonNull::new_unchecked(node) })
+    }
+
+    /// A waker for slot `id` that borrows the stream's count of `Shared`
+    /// instead of holding its own: valid while the stream's `Arc<Shared>`
+    /// is, which is for the whole poll it is made for. Clones hold their
+    /// own count. (The stream keeps a [`NodeRef`] and uses its
+    /// [`waker_ref`](NodeRef::waker_ref); the tests look nodes up.)
+    #[cfg(test)]
+    pub(super) fn waker_ref(&self, id: usize) -> ManuallyDrop<Waker> {
+        // SAFETY: `self` is alive for as long as the caller uses the waker
+        // (the contract above).
+        unsafe { self.node_ref(id).waker_ref() }
     }
 
     /// Whether the stack looked empty just now (a relaxed look: a push it
@@ -225,19 +274,17 @@ impl Shared {
             if nodes.is_null() {
                 continue;
             }
-            let len = segment_len(k);
-            // SAFETY: as in `node`: a non-null block holds `len` live nodes,
-            // read through shared references only.
-            let held = (0..len).any(|offset| unsafe { &*nodes.add(offset) }.is_held());
+            // SAFETY: as in `node_ptr`: a non-null block holds
+            // `segment_len(k)` live nodes, read through shared references only.
+            let held = (0..segment_len(k)).any(|offset| unsafe { &*nodes.add(offset) }.is_held());
             if held {
                 continue;
             }
             segment.store(ptr::null_mut(), Ordering::Relaxed);
-            let nodes = ptr::slice_from_raw_parts_mut(nodes, len);
-            // SAFETY: `nodes` came from `Box::into_raw` of `len` nodes in
-            // `grow`, and no waker can reach them (see above); the null
-            // stored keeps `Drop` from freeing them again.
-            drop(unsafe { Box::from_raw(nodes) });
+            // SAFETY: the nodes of block `k`, from `grow`, which no waker can
+            // reach (see above); the null stored keeps `Drop` from freeing
+            // them again.
+            unsafe { free_block(nodes, k) };
         }
     }
 
@@ -254,13 +301,67 @@ impl Drop for Shared {
         for (k, segment) in self.segments.iter_mut().enumerate() {
             let nodes = sync::get_mut(segment);
             if !nodes.is_null() {
-                let nodes = ptr::slice_from_raw_parts_mut(nodes, segment_len(k));
-                // SAFETY: `nodes` came from `Box::into_raw` of a boxed slice of
-                // `segment_len(k)` nodes in `grow`; this is the last reference
-                // to `Shared`, so no waker can reach a node any more.
-                drop(unsafe { Box::from_raw(nodes) });
+                // SAFETY: the nodes of block `k`, from `grow`, not freed yet
+                // (`free_unheld` nulls what it frees); this is the last
+                // reference to `Shared`, so no waker can reach a node any more.
+                unsafe { free_block(nodes, k) };
             }
         }
+    }
+}
+
+/// What every block of nodes starts with: the `Shared` that owns the block.
+/// 16 bytes, so that the nodes after it keep to 16-byte boundaries (no node
+/// straddles two cache lines).
+#[repr(C, align(16))]
+struct Header {
+    shared: *const Shared,
+}
+
+// A block is a header, then nodes at `size_of::<Header>()`: aligned if a
+// node's alignment divides the header's size.
+const _: () = assert!(mem::size_of::<Header>() % mem::align_of::<Node>() == 0);
+
+/// The layout of block `k`: a [`Header`], then `segment_len(k)` nodes.
+fn block_layout(k: usize) -> Layout {
+    let nodes = mem::size_of::<Node>() * segment_len(k);
+    let align = mem::align_of::<Header>().max(mem::align_of::<Node>());
+    Layout::from_size_align(mem::size_of::<Header>() + nodes, align)
+        .expect("limited-as-completed: a block of waker records too large to allocate")
+}
+
+/// Drops the nodes of block `k` and frees the block.
+///
+/// # Safety
+///
+/// `nodes` is `segments[k]` as `grow` published it, the block is not freed
+/// yet, and nothing will reach its nodes again.
+unsafe fn free_block(nodes: *mut Node, k: usize) {
+    // SAFETY: by the contract: `segment_len(k)` nodes written in `grow`, after
+    // a header at the start of an allocation of `block_layout(k)`.
+    unsafe {
+        ptr::drop_in_place(ptr::slice_from_raw_parts_mut(nodes, segment_len(k)));
+        let block = nodes.cast::<u8>().sub(mem::size_of::<Header>());
+        dealloc(block, block_layout(k));
+    }
+}
+
+/// The `Shared` that owns `node`, from the header of its block.
+///
+/// # Safety
+///
+/// `node` points to a node of a block that is alive, with the provenance of
+/// the whole block: true of every [`NodeRef`] and of the data pointer of
+/// every waker made from one, while a waker of the node or the stream keeps
+/// the block.
+#[inline]
+unsafe fn shared_of(node: *const Node) -> *const Shared {
+    // SAFETY: by the contract; node `id` is at offset `locate(id).1` of its
+    // block's nodes, which start right after the header.
+    unsafe {
+        let (_, offset) = locate((*node).id as usize);
+        let header = node.sub(offset).cast::<Header>().sub(1);
+        (*header).shared
     }
 }
 
@@ -285,38 +386,72 @@ impl NodeRef {
     /// returned reference is used.
     #[inline]
     pub(super) unsafe fn get(&self) -> &Node {
-        // SAFETY: made from a live `&Node` in `Shared::node_ref`; nodes never
-        // move or go until their `Shared` drops, which the caller rules out.
+        // SAFETY: made from a live node's pointer in `Shared::node_ref`; nodes
+        // never move or go until their `Shared` drops, which the caller rules
+        // out.
         unsafe { self.0.as_ref() }
+    }
+
+    /// A waker for this node that borrows the stream's count of `Shared`
+    /// instead of holding its own. Clones hold their own count.
+    ///
+    /// # Safety
+    ///
+    /// As for [`get`](Self::get): the `Shared` that owns the node must be
+    /// alive for as long as the returned waker is used.
+    #[inline]
+    pub(super) unsafe fn waker_ref(&self) -> ManuallyDrop<Waker> {
+        let raw = RawWaker::new(self.0.as_ptr().cast_const().cast(), &VTABLE);
+        // SAFETY: the vtable functions below uphold the `RawWaker` contract
+        // (thread safe, `clone` returns an equivalent waker) for a pointer to
+        // a live node with its block's provenance, which this is (made by
+        // `Shared::node_ref`); `ManuallyDrop` keeps this borrowed waker from
+        // dropping a count it does not hold.
+        ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
     }
 }
 
 /// The waking end of one slot.
 ///
-/// 32 bytes, so that no node straddles two cache lines: ids are kept as `u32`
-/// ([`NIL`] as `u32::MAX`; [`Slots`](super::Slots) makes no node past
-/// [`MAX_NODES`]).
+/// 16 bytes, at 16-byte boundaries in its block, so that no node straddles
+/// two cache lines: ids are kept as `u32` ([`NIL`] as `u32::MAX`;
+/// [`Slots`](super::Slots) makes no node past [`MAX_NODES`]), and the
+/// `Shared` that owns the node is found from its block's [`Header`].
 #[derive(Debug)]
 pub(super) struct Node {
-    /// Wakers of this node that are owned (cloned) rather than borrowed for a
-    /// poll. While any exist, the node may be woken at any time.
-    clones: AtomicUsize,
-    /// The `Shared` that owns this node; every waker of the node holds one
-    /// strong count of it.
-    shared: *const Shared,
+    /// [`QUEUED`] while the id is on the stack or in the stream's local
+    /// list; above it, in steps of [`CLONE`], the count of this node's wakers
+    /// that are owned (cloned) rather than borrowed for a poll (each holds a
+    /// strong count of the `Shared`). While any exist, the node may be woken
+    /// at any time.
+    state: AtomicU32,
     /// The id below this one on the stack; written only by the waker that
-    /// set `queued`, read only by the stream after taking the stack. Once the
+    /// set [`QUEUED`], read only by the stream after taking the stack. Once the
     /// stream has taken the stack, and until it dequeues the node, no waker
-    /// writes it (`queued` stays set), and the stream links its own ready
+    /// writes it (the mark stays set), and the stream links its own ready
     /// lists through it.
     next: AtomicU32,
     /// The slot this node serves, [`NIL`] while retired. Only the stream
     /// reads or writes it; wakers never look at it.
     slot: AtomicU32,
     id: u32,
-    /// `true` while the id is on the stack or in the stream's local list.
-    queued: AtomicBool,
 }
+
+/// The bit of [`Node::state`] that says the node is queued: bit 0, which
+/// x86 sets and tests in one `lock bts` (a high bit made the compiler loop
+/// on a compare-exchange).
+const QUEUED: u32 = 1;
+
+/// One owned waker in [`Node::state`]: the bits above [`QUEUED`] count them.
+const CLONE: u32 = 2;
+
+/// How many owned wakers of one node may exist at once. A clone that finds
+/// this many panics rather than let the count run out of bits: threads
+/// cloning at once each add one before they check, so it stays far below.
+const MAX_CLONES: u32 = 1 << 30;
+
+/// The state once [`MAX_CLONES`] owned wakers exist (the top bit).
+const FULL: u32 = MAX_CLONES * CLONE;
 
 /// [`NIL`] as a node keeps it.
 const NIL32: u32 = u32::MAX;
@@ -346,6 +481,15 @@ fn from_u32(id: u32) -> usize {
 }
 
 impl Node {
+    fn new(id: usize) -> Self {
+        Self {
+            state: AtomicU32::new(0),
+            next: AtomicU32::new(NIL32),
+            slot: AtomicU32::new(NIL32),
+            id: to_u32(id),
+        }
+    }
+
     /// This node's id.
     pub(super) fn id(&self) -> usize {
         self.id as usize
@@ -381,42 +525,31 @@ impl Node {
     /// no wake is queued. Only then may the node serve a new future without
     /// that future seeing a wake meant for an earlier one.
     ///
-    /// A waker that wakes and then drops queues the node before it releases
-    /// its count (release), and this reads the count first (acquire), so a
-    /// count of 0 is never read together with a stale `queued == false`.
+    /// The mark and the count share one word, so one load reads both at
+    /// one point of its history: a waker that wakes and then drops sets
+    /// [`QUEUED`] before it takes its count off, so the count it leaves is
+    /// never read without the mark (until the stream dequeues the node).
     #[inline]
     pub(super) fn is_idle(&self) -> bool {
-        self.clones.load(Ordering::Acquire) == 0 && !self.queued.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) == 0
     }
 
     /// Whether an owned waker of this node exists.
     fn is_held(&self) -> bool {
-        self.clones.load(Ordering::Acquire) != 0
+        self.state.load(Ordering::Acquire) >= CLONE
     }
 
     /// Called by the stream when it pops this id, before polling the future.
     ///
     /// The acquire half makes whatever the waker's caller wrote before waking
     /// visible to the poll that follows; the release half lets a later wake
-    /// see `false` and queue the slot again.
+    /// see the mark clear and queue the slot again.
     pub(super) fn dequeue(&self) {
-        self.queued.swap(false, Ordering::AcqRel);
-    }
-
-    /// A waker for this node that borrows the stream's count of `Shared`
-    /// instead of holding its own: valid while the stream's `Arc<Shared>` is,
-    /// which is for the whole poll it is made for. Clones hold their own count.
-    pub(super) fn waker_ref(&self) -> ManuallyDrop<Waker> {
-        let raw = RawWaker::new((self as *const Node).cast(), &VTABLE);
-        // SAFETY: the vtable functions below uphold the `RawWaker` contract
-        // (thread safe, `clone` returns an equivalent waker) for any pointer
-        // to a live node; `ManuallyDrop` keeps this borrowed waker from
-        // dropping a count it does not hold.
-        ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+        self.state.fetch_and(!QUEUED, Ordering::AcqRel);
     }
 
     fn schedule(&self, shared: &Shared) {
-        if self.queued.swap(true, Ordering::AcqRel) {
+        if self.state.fetch_or(QUEUED, Ordering::AcqRel) & QUEUED != 0 {
             // Already on the stack or in the local list: it will be polled.
             return;
         }
@@ -444,37 +577,55 @@ static VTABLE: RawWakerVTable =
 
 /// # Safety
 ///
-/// `data` points to a live node of a live `Shared`: true for the data of every
-/// waker made by [`Node::waker_ref`] or cloned from one, while it exists.
+/// `data` points to a live node of a live `Shared`, with the provenance of the
+/// node's whole block: true for the data of every waker made by
+/// [`NodeRef::waker_ref`] or cloned from one, while it exists.
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     // SAFETY: by this function's contract.
     let node = unsafe { &*data.cast::<Node>() };
-    node.clones.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: `node.shared` came from `Arc::as_ptr` and the `Shared` is alive
-    // (the waker being cloned holds or borrows a count); the new waker holds
-    // the count added here.
-    unsafe { Arc::increment_strong_count(node.shared) };
+    let before = node.state.fetch_add(CLONE, Ordering::Relaxed);
+    if before >= FULL {
+        node.state.fetch_sub(CLONE, Ordering::Relaxed);
+        too_many_clones();
+    }
+    // SAFETY: the header's pointer came from `Arc::as_ptr` and the `Shared`
+    // is alive (the waker being cloned holds or borrows a count); the new
+    // waker holds the count added here.
+    unsafe { Arc::increment_strong_count(shared_of(data.cast())) };
     RawWaker::new(data, &VTABLE)
+}
+
+#[cold]
+#[inline(never)]
+fn too_many_clones() -> ! {
+    panic!(
+        "limited-as-completed: more than {MAX_CLONES} clones of one future's waker alive at once"
+    );
 }
 
 /// # Safety
 ///
 /// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
 unsafe fn wake_waker(data: *const ()) {
-    /// Gives up the waker's count when dropped: after the wake, or as a
+    /// Gives up the waker's counts when dropped: after the wake, or as a
     /// panic unwinds out of it (a parent task's waker that panics), so that
     /// a waker consumed by `wake` never stays counted.
-    struct Consumed(*const ());
+    struct Consumed(*const Node, *const Shared);
     impl Drop for Consumed {
         fn drop(&mut self) {
-            // SAFETY: by the contract of `wake_waker`, whose count this is;
-            // dropped once.
-            unsafe { drop_waker(self.0) };
+            // SAFETY: by the contract of `wake_waker`, whose counts these
+            // are; dropped once.
+            unsafe { release(self.0, self.1) };
         }
     }
-    let consumed = Consumed(data);
-    // SAFETY: by this function's contract.
-    unsafe { wake_waker_by_ref(data) };
+    let node = data.cast::<Node>();
+    // SAFETY: by this function's contract; found once for both the wake and
+    // the release.
+    let shared = unsafe { shared_of(node) };
+    let consumed = Consumed(node, shared);
+    // SAFETY: by this function's contract, the node and its `Shared` are
+    // alive while this waker exists.
+    unsafe { (*node).schedule(&*shared) };
     drop(consumed);
 }
 
@@ -482,24 +633,34 @@ unsafe fn wake_waker(data: *const ()) {
 ///
 /// As [`clone_waker`].
 unsafe fn wake_waker_by_ref(data: *const ()) {
-    // SAFETY: by this function's contract.
-    let node = unsafe { &*data.cast::<Node>() };
-    // SAFETY: the `Shared` is alive while a waker of its node exists.
-    node.schedule(unsafe { &*node.shared });
+    // SAFETY: by this function's contract; the `Shared` is alive while a
+    // waker of its node exists.
+    let (node, shared) = unsafe { (&*data.cast::<Node>(), &*shared_of(data.cast())) };
+    node.schedule(shared);
 }
 
 /// # Safety
 ///
 /// As [`clone_waker`]; the waker owns one count of its `Shared`, given up here.
 unsafe fn drop_waker(data: *const ()) {
+    let node = data.cast::<Node>();
     // SAFETY: by this function's contract.
-    let node = unsafe { &*data.cast::<Node>() };
-    // Read before the count goes: once it is 0, a dropped stream may free
-    // the node's block (`Shared::free_unheld`).
-    let shared = node.shared;
+    unsafe { release(node, shared_of(node)) };
+}
+
+/// Gives up an owned waker's counts: its node's, then its `Shared`'s.
+///
+/// # Safety
+///
+/// The caller gives up one owned waker of `node`, whose `Shared` is
+/// `shared` (found before: once the count goes, a dropped stream may free
+/// the node's block, in `Shared::free_unheld`). Raw pointers, not
+/// references: the node may be freed during this call.
+unsafe fn release(node: *const Node, shared: *const Shared) {
     // Release: a wake by this waker happened before; see `Node::is_idle`.
-    node.clones.fetch_sub(1, Ordering::Release);
-    // SAFETY: the waker owns one count of `shared`, from `clone_waker`. The
+    // SAFETY: by the contract, the node is alive until its count goes.
+    unsafe { (*node).state.fetch_sub(CLONE, Ordering::Release) };
+    // SAFETY: the waker owned one count of `shared`, from `clone_waker`. The
     // node is not touched after its count went, and `Shared` may be freed by
     // this call.
     unsafe { Arc::decrement_strong_count(shared) };
@@ -513,13 +674,53 @@ mod loom_tests;
 
 #[cfg(test)]
 mod tests {
-    use super::{from_u32, locate, segment_first, segment_len, to_u32, Node, MAX_NODES, NIL};
+    use super::{
+        from_u32, locate, segment_first, segment_len, to_u32, Node, Shared, CLONE, FULL, MAX_NODES,
+        NIL, QUEUED,
+    };
+    use crate::slots::sync::{Arc, Ordering::Relaxed};
+    use core::task::Waker;
+
+    /// Guarantee 5 (crate docs): cloning one future's waker while 2^30 clones
+    /// of it are alive panics, naming the crate, and takes nothing: the
+    /// count of clones shares a word with the queued mark, which it must
+    /// never reach. (A billion real clones take 45 s in a debug build; the
+    /// count is set instead.)
+    #[test]
+    fn a_clone_past_the_most_clones_panics_and_takes_nothing() {
+        extern crate std;
+        let shared = Shared::new();
+        Shared::grow(&shared, 0);
+        let node = shared.node(0);
+        let waker = shared.waker_ref(0);
+        node.state.store(FULL - CLONE, Relaxed);
+        let last = Waker::clone(&waker);
+        assert_eq!(node.state.load(Relaxed), FULL);
+        let strong = Arc::strong_count(&shared);
+        let caught = std::panic::catch_unwind(|| Waker::clone(&waker)).unwrap_err();
+        assert_eq!(
+            caught.downcast_ref::<alloc::string::String>().map(|s| s.as_str()),
+            Some("limited-as-completed: more than 1073741824 clones of one future's waker alive at once")
+        );
+        assert_eq!(node.state.load(Relaxed), FULL, "count restored");
+        assert_eq!(
+            Arc::strong_count(&shared),
+            strong,
+            "no count of Shared taken"
+        );
+        // The clones made before still wake, and the mark is intact.
+        last.wake_by_ref();
+        assert_eq!(node.state.load(Relaxed), FULL | QUEUED);
+        assert_eq!(shared.take_all(), 0);
+        drop(last);
+        assert_eq!(node.state.load(Relaxed), (FULL - CLONE) | QUEUED);
+        node.state.store(0, Relaxed);
+    }
 
     #[test]
-    fn a_node_is_half_a_cache_line() {
-        #[cfg(target_pointer_width = "64")]
-        assert_eq!(core::mem::size_of::<Node>(), 32);
-        assert!(core::mem::size_of::<Node>() <= 32);
+    fn a_node_is_a_quarter_of_a_cache_line() {
+        assert_eq!(core::mem::size_of::<Node>(), 16);
+        assert_eq!(core::mem::size_of::<super::Header>(), 16);
     }
 
     #[test]
