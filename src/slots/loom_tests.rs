@@ -640,58 +640,65 @@ fn retired_node_is_reused_only_once_no_waker_of_it_can_push() {
     let reused = std::sync::Arc::new(Count::new(0));
     let fresh = std::sync::Arc::new(Count::new(0));
     let (reused2, fresh2) = (reused.clone(), fresh.clone());
-    check("f: node reuse behind a waker kept forever", move || {
-        let signal = Arc::new(AtomicUsize::new(0));
-        let parent = Parent::new();
-        let parent_waker = Parent::waker(&parent);
-        let (mut slots, a, log_a) = one_slot(&signal);
-        let node_a = node_of(&mut slots, a);
-        let forever = owned_waker(&mut slots, a);
-        let mut none = None;
-        finish_by_own_wake(&mut slots, a, &log_a, &parent_waker, &mut none);
-        let (b, log_b) = refill(&mut slots, &signal, 1);
-        let node_b = node_of(&mut slots, b);
-        assert_ne!(node_b, node_a, "A's node handed out while its waker lives");
-        let stale = owned_waker(&mut slots, b);
-        let mut thread = Some(thread::spawn(move || stale.wake()));
+    // Exhaustive took over five minutes once a node's count of wakers and
+    // its queued mark shared one word (every clone and drop of B's wakers
+    // now depends on every wake of it); 8 preemptions take about a minute.
+    check_bounded(
+        "f: node reuse behind a waker kept forever",
+        Some(8),
+        move || {
+            let signal = Arc::new(AtomicUsize::new(0));
+            let parent = Parent::new();
+            let parent_waker = Parent::waker(&parent);
+            let (mut slots, a, log_a) = one_slot(&signal);
+            let node_a = node_of(&mut slots, a);
+            let forever = owned_waker(&mut slots, a);
+            let mut none = None;
+            finish_by_own_wake(&mut slots, a, &log_a, &parent_waker, &mut none);
+            let (b, log_b) = refill(&mut slots, &signal, 1);
+            let node_b = node_of(&mut slots, b);
+            assert_ne!(node_b, node_a, "A's node handed out while its waker lives");
+            let stale = owned_waker(&mut slots, b);
+            let mut thread = Some(thread::spawn(move || stale.wake()));
 
-        // B finishes; C takes the slot and keeps a waker until D replaces it.
-        finish_by_own_wake(&mut slots, b, &log_b, &parent_waker, &mut thread);
-        let (c, log_c) = refill(&mut slots, &signal, 2);
-        let node_c = node_of(&mut slots, c);
-        assert_ne!(node_c, node_a, "A's node handed out while its waker lives");
-        let keep_c = owned_waker(&mut slots, c);
-        let mut none = None;
-        finish_by_own_wake(&mut slots, c, &log_c, &parent_waker, &mut none);
-        let (d, log_d) = refill(&mut slots, &signal, 3);
-        let node_d = node_of(&mut slots, d);
-        assert_ne!(node_d, node_a, "A's node handed out while its waker lives");
-        drop(keep_c);
-        if node_d == node_b || node_c == node_b {
-            reused2.fetch_add(1, Relaxed);
-        } else {
-            fresh2.fetch_add(1, Relaxed);
-        }
+            // B finishes; C takes the slot and keeps a waker until D replaces it.
+            finish_by_own_wake(&mut slots, b, &log_b, &parent_waker, &mut thread);
+            let (c, log_c) = refill(&mut slots, &signal, 2);
+            let node_c = node_of(&mut slots, c);
+            assert_ne!(node_c, node_a, "A's node handed out while its waker lives");
+            let keep_c = owned_waker(&mut slots, c);
+            let mut none = None;
+            finish_by_own_wake(&mut slots, c, &log_c, &parent_waker, &mut none);
+            let (d, log_d) = refill(&mut slots, &signal, 3);
+            let node_d = node_of(&mut slots, d);
+            assert_ne!(node_d, node_a, "A's node handed out while its waker lives");
+            drop(keep_c);
+            if node_d == node_b || node_c == node_b {
+                reused2.fetch_add(1, Relaxed);
+            } else {
+                fresh2.fetch_add(1, Relaxed);
+            }
 
-        // Whenever B's stale wake lands, it polls nothing: not C, not D.
-        if let Some(thread) = thread {
-            thread.join().unwrap();
-        }
-        assert_eq!(
-            settle(&mut slots, &parent_waker),
-            0,
-            "a stale wake polled an occupant"
-        );
-        assert_eq!(log_c.polls.get(), 2, "C polled by another's waker");
-        assert_eq!(log_d.polls.get(), 1, "D polled by another's waker");
-        assert!(
-            slots.shared.node(node_b).is_idle(),
-            "B's node still looks wakeable after its waker is gone"
-        );
-        assert!(slots.nodes() <= 4, "{} nodes for one slot", slots.nodes());
-        drop(forever);
-        drop(parent_waker);
-    });
+            // Whenever B's stale wake lands, it polls nothing: not C, not D.
+            if let Some(thread) = thread {
+                thread.join().unwrap();
+            }
+            assert_eq!(
+                settle(&mut slots, &parent_waker),
+                0,
+                "a stale wake polled an occupant"
+            );
+            assert_eq!(log_c.polls.get(), 2, "C polled by another's waker");
+            assert_eq!(log_d.polls.get(), 1, "D polled by another's waker");
+            assert!(
+                slots.shared.node(node_b).is_idle(),
+                "B's node still looks wakeable after its waker is gone"
+            );
+            assert!(slots.nodes() <= 4, "{} nodes for one slot", slots.nodes());
+            drop(forever);
+            drop(parent_waker);
+        },
+    );
     let (reused, fresh) = (reused.load(Relaxed), fresh.load(Relaxed));
     std::println!(
         "    B's node served C or D in {reused} interleavings; both got other nodes in {fresh}"
