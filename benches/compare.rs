@@ -205,6 +205,25 @@
 //! stores an output through the slot its poll located: in order (a) 284.6
 //! -> 263.2, (b) 433.5 -> 419.5 instructions per future.
 //!
+//! **Since then (engine at abc12ea, 2026-12-02, later).** The rest of (2)
+//! for records: a waker record (node) is 16 bytes, not 32. It kept a
+//! pointer to its `Shared` and a `usize` count beside a `bool`; the pointer
+//! moved to a 16-byte header at the start of each block of records (a
+//! waker finds it from its record's address and id), and the count and the
+//! queued mark share a `u32`. A small parked item costs 80 bytes, not 96
+//! (futures-buffered 64). (c') n = 65536: LL misses per completion 5.875
+//! -> 5.379 with a 1 MiB LL (futures-buffered 6.002), 3.140 -> 2.663 with
+//! 8 MiB (2.483); D1 6.31 -> 5.84 (6.54); instructions 783 -> 805 (780),
+//! the header found three times per completion (clone, wake, drop of the
+//! receiver's waker). Medians of five alternated quick runs of each binary,
+//! crate / futures-buffered, block_on 16 / 1024 / 65536: 0.97 / 1.00 / 1.74
+//! before, 0.93 / 0.95 / 1.25 after; tokio current-thread 0.99 / 0.98 /
+//! 1.37 before, 0.98 / 0.95 / 1.26 after (a loom run held the other core:
+//! 65536 is worse than in the full runs, where the two share the L3 less).
+//! What is left at 65536 is the slot: 64 bytes for a 32-byte future (its
+//! `Option` has no niche, plus the tag and link word), against
+//! futures-buffered's 40-byte slot and 24-byte waker.
+//!
 //! Why the (a) ratio (0.42-0.48 x futures-buffered) is not seen
 //! here: df65c25's own benchmark, the one that printed 0.41-0.45 on
 //! 2026-11-22, prints 1.12-1.22 on this machine today
