@@ -57,416 +57,24 @@
 
 mod common;
 
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll};
 use std::thread;
-use std::time::{Duration, Instant};
 
 use futures::Stream;
 use limited_as_completed::{LimitedAsCompletedExt, LimitedStream};
 
-use common::{catch, live_bytes, lock, scale, CountingAlloc, CountingIter, IterCounts, Rng};
+use common::wakes::{
+    assert_dropped_once, assert_let_go, poll_with, progress_with, remotes, remotes_of,
+    within_limit, Ledger, Remote, Source, Task, CLONE_PANIC, DROP_PANIC, WAKE_PANIC,
+};
+use common::{catch, live_bytes, lock, scale, CountingAlloc, IterCounts, Rng};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// How long a liveness check waits for a wake before it calls it lost.
-const LIVENESS: Duration = Duration::from_secs(10);
-
-// ---------------------------------------------------------------------------
-// Task: a consumer waker that counts everything done to it.
-
-/// The message of a [`Task`] that panics in `wake` on purpose.
-const WAKE_PANIC: &str = "consumer waker panics in wake on purpose";
-
-/// The message of a [`Task`] whose wakers panic in `clone` on purpose.
-const CLONE_PANIC: &str = "consumer waker panics in clone on purpose";
-
-/// The message of a [`Task`] whose wakers panic in `drop` on purpose.
-const DROP_PANIC: &str = "consumer waker panics in drop on purpose";
-
-/// Run inline, once, by the first wake of a [`Task`].
-type Hook = Box<dyn FnOnce() + Send>;
-
-/// One consumer task as its wakers see it.
-#[derive(Default)]
-struct TaskState {
-    /// Wakes (by value and by reference).
-    wakes: AtomicUsize,
-    /// Set by every wake; cleared by [`Task::take_woken`].
-    woken: AtomicBool,
-    /// Wakers made by [`Task::waker`].
-    made: AtomicUsize,
-    clones: AtomicUsize,
-    /// Drops, including the drop in a wake by value.
-    drops: AtomicUsize,
-    /// Wakers of this task alive: `made + clones - drops`.
-    live: AtomicIsize,
-    /// Drops and wakes of a waker when none was alive: a double drop, or a
-    /// use after drop.
-    misuse: AtomicUsize,
-    panics: AtomicBool,
-    /// Clones panic with [`CLONE_PANIC`] (before counting).
-    clone_panics: AtomicBool,
-    /// Drops panic with [`DROP_PANIC`] (after counting and letting go),
-    /// unless the thread is already unwinding.
-    drop_panics: AtomicBool,
-    hook: Mutex<Option<Hook>>,
-}
-
-/// A consumer task: makes wakers that count their wakes, clones and drops,
-/// can panic in `wake`, and can run a hook inline on its first wake.
-///
-/// The waker's data is an `Arc<TaskState>` the test holds too, and a drop
-/// with no waker alive is counted, not passed on, so a double drop by the
-/// stream shows up as [`misuse`](TaskState::misuse) instead of as a
-/// use-after-free.
-#[derive(Clone, Default)]
-struct Task(Arc<TaskState>);
-
-impl Task {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    /// A task whose wakes panic with [`WAKE_PANIC`] (after counting).
-    fn panicking() -> Self {
-        let task = Self::new();
-        task.0.panics.store(true, SeqCst);
-        task
-    }
-
-    /// A task whose wakers panic with [`CLONE_PANIC`] when cloned.
-    fn clone_panicking() -> Self {
-        let task = Self::new();
-        task.0.clone_panics.store(true, SeqCst);
-        task
-    }
-
-    /// A task whose first wake runs `hook` inline.
-    fn with_hook(hook: impl FnOnce() + Send + 'static) -> Self {
-        let task = Self::new();
-        *lock(&task.0.hook) = Some(Box::new(hook));
-        task
-    }
-
-    /// A new waker of this task.
-    fn waker(&self) -> Waker {
-        self.0.made.fetch_add(1, SeqCst);
-        self.0.live.fetch_add(1, SeqCst);
-        let data = Arc::into_raw(Arc::clone(&self.0)).cast::<()>();
-        // SAFETY: `data` is an `Arc<TaskState>` turned into a raw pointer,
-        // which is what every function of `VTABLE` expects; it owns one
-        // strong count, given back by `drop_waker`.
-        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
-    }
-
-    fn wakes(&self) -> usize {
-        self.0.wakes.load(SeqCst)
-    }
-
-    /// Whether the task was woken since the last call.
-    fn take_woken(&self) -> bool {
-        self.0.woken.swap(false, SeqCst)
-    }
-
-    /// Waits (yielding the thread) until the task is woken, clearing the
-    /// flag; fails if no wake comes within [`LIVENESS`] of wall time. A
-    /// liveness check: the wake it waits for must come, sooner or later.
-    #[track_caller]
-    fn wait_woken(&self, what: &str) {
-        let start = Instant::now();
-        while !self.take_woken() {
-            assert!(
-                start.elapsed() < LIVENESS,
-                "lost wake: the consumer task was not woken within {LIVENESS:?} ({what})"
-            );
-            thread::yield_now();
-        }
-    }
-
-    /// Asserts that every waker of this task was dropped exactly once (no
-    /// leak, no double drop) and none was woken after the last one went.
-    #[track_caller]
-    fn assert_released(&self, name: &str) {
-        let s = &self.0;
-        let (made, clones, drops) = (
-            s.made.load(SeqCst),
-            s.clones.load(SeqCst),
-            s.drops.load(SeqCst),
-        );
-        assert_eq!(
-            s.misuse.load(SeqCst),
-            0,
-            "task {name}: a waker dropped or woken with none alive (made {made}, clones {clones}, drops {drops})"
-        );
-        assert_eq!(
-            made + clones,
-            drops,
-            "task {name}: wakers made {made} + cloned {clones} != dropped {drops}"
-        );
-        assert_eq!(s.live.load(SeqCst), 0, "task {name}: wakers alive");
-        assert_eq!(Arc::strong_count(&self.0), 1, "task {name}: state leaked");
-    }
-}
-
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
-
-/// The task state behind a waker's data pointer.
-///
-/// # Safety
-///
-/// `data` must come from [`Task::waker`] or [`clone_waker`], and the test
-/// must still hold its [`Task`] (every test drops its tasks last).
-unsafe fn state<'a>(data: *const ()) -> &'a TaskState {
-    // SAFETY: by the caller's contract, `data` points to a live `TaskState`
-    // (the test's `Task` keeps it alive, whatever the stream does).
-    unsafe { &*data.cast::<TaskState>() }
-}
-
-unsafe fn clone_waker(data: *const ()) -> RawWaker {
-    // SAFETY: called by `Waker::clone` on one of our wakers.
-    let s = unsafe { state(data) };
-    if s.clone_panics.load(SeqCst) {
-        panic!("{CLONE_PANIC}");
-    }
-    if s.live.load(SeqCst) <= 0 {
-        s.misuse.fetch_add(1, SeqCst);
-    }
-    s.clones.fetch_add(1, SeqCst);
-    s.live.fetch_add(1, SeqCst);
-    // SAFETY: `data` came from `Arc::into_raw` of an `Arc<TaskState>` still
-    // alive (the test holds one).
-    unsafe { Arc::increment_strong_count(data.cast::<TaskState>()) };
-    RawWaker::new(data, &VTABLE)
-}
-
-unsafe fn wake(data: *const ()) {
-    /// Drops the waker on the way out, also when the wake panics.
-    struct DropOnExit(*const ());
-    impl Drop for DropOnExit {
-        fn drop(&mut self) {
-            // SAFETY: a wake by value consumes the waker it was given.
-            unsafe { drop_waker(self.0) }
-        }
-    }
-    let _consumed = DropOnExit(data);
-    // SAFETY: called by `Waker::wake` on one of our wakers.
-    on_wake(unsafe { state(data) });
-}
-
-unsafe fn wake_by_ref(data: *const ()) {
-    // SAFETY: called by `Waker::wake_by_ref` on one of our wakers.
-    on_wake(unsafe { state(data) });
-}
-
-unsafe fn drop_waker(data: *const ()) {
-    // SAFETY: called by `Waker::drop` on one of our wakers.
-    let s = unsafe { state(data) };
-    s.drops.fetch_add(1, SeqCst);
-    if s.live.fetch_sub(1, SeqCst) <= 0 {
-        // A drop with no waker alive: count it and keep the count the
-        // stream's double drop would have taken.
-        s.live.fetch_add(1, SeqCst);
-        s.misuse.fetch_add(1, SeqCst);
-        return;
-    }
-    // Read while the count is still held (the test holds one too).
-    let panics = s.drop_panics.load(SeqCst) && !thread::panicking();
-    // SAFETY: gives back the strong count this waker owned.
-    unsafe { Arc::decrement_strong_count(data.cast::<TaskState>()) };
-    if panics {
-        panic!("{DROP_PANIC}");
-    }
-}
-
-fn on_wake(s: &TaskState) {
-    if s.live.load(SeqCst) <= 0 {
-        s.misuse.fetch_add(1, SeqCst);
-    }
-    s.wakes.fetch_add(1, SeqCst);
-    s.woken.store(true, SeqCst);
-    let hook = lock(&s.hook).take();
-    if let Some(hook) = hook {
-        hook();
-    }
-    if s.panics.load(SeqCst) {
-        panic!("{WAKE_PANIC}");
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Remote: a future completed by hand from any thread.
-
-/// What the test knows about one [`Remote`] future.
-#[derive(Default)]
-struct Shared {
-    id: usize,
-    value: Mutex<Option<usize>>,
-    waker: Mutex<Option<Waker>>,
-    created: AtomicBool,
-    polls: AtomicUsize,
-    drops: AtomicUsize,
-}
-
-impl Shared {
-    /// Gives the future its output (its id) and wakes the waker of its
-    /// latest poll, through a clone woken by value, if it was polled.
-    fn complete(&self) {
-        *lock(&self.value) = Some(self.id);
-        let waker = lock(&self.waker).clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Gives the future its output and wakes it by reference.
-    fn complete_by_ref(&self) {
-        *lock(&self.value) = Some(self.id);
-        let waker = lock(&self.waker).clone();
-        if let Some(waker) = waker {
-            waker.wake_by_ref();
-        }
-    }
-
-    /// A clone of the waker of its latest poll.
-    #[track_caller]
-    fn waker(&self) -> Waker {
-        lock(&self.waker)
-            .clone()
-            .unwrap_or_else(|| panic!("future {} was never polled", self.id))
-    }
-
-    /// Takes the stored waker away (the future keeps none).
-    fn take_waker(&self) -> Option<Waker> {
-        lock(&self.waker).take()
-    }
-
-    fn polls(&self) -> usize {
-        self.polls.load(SeqCst)
-    }
-}
-
-/// `Pending` until [`Shared::complete`]d, then ready with its id; keeps the
-/// waker of its latest poll in its [`Shared`], and counts polls and drops.
-struct Remote(Arc<Shared>);
-
-impl Future for Remote {
-    type Output = usize;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        let shared = &self.0;
-        shared.polls.fetch_add(1, SeqCst);
-        *lock(&shared.waker) = Some(cx.waker().clone());
-        match lock(&shared.value).take() {
-            Some(value) => Poll::Ready(value),
-            None => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        self.0.drops.fetch_add(1, SeqCst);
-    }
-}
-
-/// The source of a test: `n` [`Remote`] futures, made as they are pulled.
-type Source = CountingIter<std::vec::IntoIter<Arc<Shared>>>;
-type Remotes = std::iter::Map<Source, fn(Arc<Shared>) -> Remote>;
-
-/// `n` futures' ledgers, and a counted source that makes the futures as it
-/// is pulled.
-fn remotes(n: usize) -> (Vec<Arc<Shared>>, Remotes, Arc<IterCounts>) {
-    let shared: Vec<Arc<Shared>> = (0..n)
-        .map(|id| {
-            Arc::new(Shared {
-                id,
-                ..Shared::default()
-            })
-        })
-        .collect();
-    let (source, counts) = remotes_of(shared.clone());
-    (shared, source, counts)
-}
-
-/// A counted source that makes [`Remote`] futures of `shared`, in order, as
-/// it is pulled.
-fn remotes_of(shared: Vec<Arc<Shared>>) -> (Remotes, Arc<IterCounts>) {
-    let (iter, counts) = CountingIter::new(shared.into_iter());
-    let make: fn(Arc<Shared>) -> Remote = |s| {
-        s.created.store(true, SeqCst);
-        Remote(s)
-    };
-    (iter.map(make), counts)
-}
-
-/// After the stream is gone: every future made was dropped exactly once,
-/// none that was not made, and the source was dropped once.
-#[track_caller]
-fn assert_dropped_once(shared: &[Arc<Shared>], counts: &IterCounts) {
-    let drops: Vec<usize> = shared.iter().map(|s| s.drops.load(SeqCst)).collect();
-    let made: Vec<usize> = shared
-        .iter()
-        .map(|s| usize::from(s.created.load(SeqCst)))
-        .collect();
-    assert_eq!(drops, made, "futures dropped (by id) != futures made");
-    assert_eq!(counts.drops(), 1, "source drops");
-}
-
-/// After the stream is gone (Guarantee 7): every waker of `tasks` the
-/// stream took was let go although the futures' wakers, which outlive the
-/// stream here, are still alive; then those are dropped too.
-#[track_caller]
-fn assert_let_go<'a>(
-    shared: &[Arc<Shared>],
-    tasks: impl IntoIterator<Item = &'a Task>,
-    what: &str,
-) {
-    for (k, task) in tasks.into_iter().enumerate() {
-        task.assert_released(&format!("{what}, task {k}"));
-    }
-    for s in shared {
-        drop(s.take_waker());
-    }
-}
-
-/// Polls `stream` once with a waker of `task` (dropped right after).
-fn poll_with<S: Stream + Unpin>(stream: &mut S, task: &Task) -> Poll<Option<S::Item>> {
-    let waker = task.waker();
-    Pin::new(stream).poll_next(&mut Context::from_waker(&waker))
-}
-
-/// `poll_progress` once with a waker of `task`.
-fn progress_with<S: LimitedStream>(stream: &mut S, task: &Task) -> Poll<()> {
-    let waker = task.waker();
-    stream.poll_progress(&mut Context::from_waker(&waker))
-}
-
-/// Runs `scenario` on its own thread and fails if it does not finish within
-/// 60 s (a deadlock in a wake shows up as a hang); panics are passed on.
-fn within_60s(scenario: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        scenario();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => handle.join().expect("scenario thread"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("scenario hung (deadlock?): not finished within 60 s")
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------
 // The stream moved between tasks (Guarantees 6 and 10)
@@ -610,7 +218,7 @@ fn stream_source_wake_reaches_the_task_of_the_latest_call() {
 /// completion must wake B, and the stream goes on on B's thread.
 #[test]
 fn stream_moved_to_another_thread_wakes_the_new_task() {
-    within_60s(|| {
+    within_limit(|| {
         let (shared, source, counts) = remotes(4);
         let (a, b) = (Task::new(), Task::new());
         let mut s = source.limited_as_completed(2);
@@ -665,11 +273,11 @@ fn stream_moved_to_another_thread_wakes_the_new_task() {
 fn nested_streams_wake_through_each_other() {
     use futures::StreamExt;
 
-    within_60s(|| {
+    within_limit(|| {
         let (groups, per_group, limit) = if cfg!(miri) { (3, 3, 2) } else { (12, 20, 3) };
         let n = groups * per_group;
         let (shared, _, _) = remotes(n); // the ledgers; the groups pull
-        let (sources, counts): (Vec<Remotes>, Vec<Arc<IterCounts>>) = (0..groups)
+        let (sources, counts): (Vec<Source>, Vec<Arc<IterCounts>>) = (0..groups)
             .map(|g| remotes_of(shared[g * per_group..(g + 1) * per_group].to_vec()))
             .unzip();
         let mut outer = sources
@@ -1019,7 +627,7 @@ fn consumer_waker_panicking_in_drop_at_the_first_err_keeps_the_err() {
 /// each once.
 #[test]
 fn consumer_wake_reenters_with_another_future_wake() {
-    within_60s(|| {
+    within_limit(|| {
         for by_value in [false, true] {
             let (shared, source, counts) = remotes(3);
             let other = Arc::clone(&shared[1]);
@@ -1101,7 +709,7 @@ fn consumer_wake_drops_future_wakers_inline() {
 /// again after, is harmless and wakes no one.
 #[test]
 fn consumer_wake_drops_the_stream_inline() {
-    type Held = Arc<Mutex<Option<limited_as_completed::LimitedAsCompleted<Remotes>>>>;
+    type Held = Arc<Mutex<Option<limited_as_completed::LimitedAsCompleted<Source>>>>;
     for by_value in [false, true] {
         let (shared, source, counts) = remotes(3);
         let held: Held = Arc::new(Mutex::new(None));
@@ -1157,7 +765,7 @@ fn consumer_wake_drops_the_stream_inline() {
 /// the consumer's waker is let go (none kept, none dropped twice).
 #[test]
 fn stream_dropped_while_consumer_wake_blocks_on_another_thread() {
-    within_60s(|| {
+    within_limit(|| {
         for by_value in [false, true] {
             let (shared, source, counts) = remotes(3);
             let entered = Arc::new(Barrier::new(2));
@@ -1197,7 +805,7 @@ fn stream_dropped_while_consumer_wake_blocks_on_another_thread() {
 /// a later completion reaches B too. Every output comes out once.
 #[test]
 fn wake_blocked_in_the_old_task_does_not_swallow_the_new_tasks_wake() {
-    within_60s(|| blocked_wake_then_call(false));
+    within_limit(|| blocked_wake_then_call(false));
 }
 
 /// Guarantee 6: as
@@ -1208,7 +816,7 @@ fn wake_blocked_in_the_old_task_does_not_swallow_the_new_tasks_wake() {
 /// latest once the blocked wake returns).
 #[test]
 fn wake_blocked_in_the_same_task_does_not_swallow_its_next_wake() {
-    within_60s(|| blocked_wake_then_call(true));
+    within_limit(|| blocked_wake_then_call(true));
 }
 
 /// The body of the two tests above.
@@ -1292,7 +900,7 @@ fn blocked_wake_then_call(same_task: bool) {
 /// finds the waker in use calls it itself.)
 #[test]
 fn panicking_wake_does_not_swallow_the_wake_owed_to_a_later_pending() {
-    within_60s(|| {
+    within_limit(|| {
         let (shared, source, counts) = remotes(3);
         let entered = Arc::new(Barrier::new(2));
         let go = Arc::new(Barrier::new(2));
@@ -1356,7 +964,7 @@ fn panicking_wake_does_not_swallow_the_wake_owed_to_a_later_pending() {
 /// until the last future waker went.)
 #[test]
 fn stream_dropped_while_a_blocked_consumer_wake_panics_lets_the_waker_go() {
-    within_60s(|| {
+    within_limit(|| {
         for panics in [false, true] {
             let (shared, source, counts) = remotes(3);
             let entered = Arc::new(Barrier::new(2));
@@ -1456,7 +1064,7 @@ fn consumer_waker_panicking_in_drop_at_the_stream_drop_keeps_no_more_records() {
 /// are dropped once; every consumer waker is let go once the hammer stops.
 #[test]
 fn stream_dropped_while_another_thread_hammers_a_wake() {
-    within_60s(|| {
+    within_limit(|| {
         let rounds = scale(50, 3);
         for round in 0..rounds {
             let (shared, source, counts) = remotes(4);
@@ -1503,7 +1111,7 @@ fn stream_dropped_while_another_thread_hammers_a_wake() {
 /// completion order.
 #[test]
 fn wakes_between_calls_from_many_threads_reach_each_new_task() {
-    within_60s(|| wakes_between_calls(|source, limit| source.limited_as_completed(limit), false));
+    within_limit(|| wakes_between_calls(|source, limit| source.limited_as_completed(limit), false));
 }
 
 /// Guarantees 6, 10, 2 and 4: as
@@ -1511,12 +1119,12 @@ fn wakes_between_calls_from_many_threads_reach_each_new_task() {
 /// order (the outputs come out in `0..n` exactly).
 #[test]
 fn wakes_between_calls_reach_each_new_task_in_order() {
-    within_60s(|| wakes_between_calls(|source, limit| source.limited_in_order(limit), true));
+    within_limit(|| wakes_between_calls(|source, limit| source.limited_in_order(limit), true));
 }
 
 /// The body of the two tests above, over the stream `make` builds.
 fn wakes_between_calls<S: LimitedStream<Item = usize>>(
-    make: fn(Remotes, usize) -> S,
+    make: fn(Source, usize) -> S,
     input_order: bool,
 ) {
     {
@@ -1532,7 +1140,7 @@ fn wakes_between_calls<S: LimitedStream<Item = usize>>(
             let go = Arc::new(Barrier::new(threads + 1));
             let senders: Vec<_> = (0..threads)
                 .map(|t| {
-                    let mine: Vec<Arc<Shared>> = order
+                    let mine: Vec<Arc<Ledger>> = order
                         .iter()
                         .skip(t)
                         .step_by(threads)

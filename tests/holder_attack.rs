@@ -5,7 +5,7 @@
 //! holder's thread. Written by an outside attacker from the Guarantees
 //! (crate docs, esp. 6, 7 and 8) and the cell's module docs.
 //!
-//! Every consumer waker is a [`Consumer`], which counts wakes, clones and
+//! Every consumer waker is a [`Task`] (the kit's, `common::wakes`), which counts wakes, clones and
 //! drops, and can hold its wakes at a gate (each wake takes a ticket and
 //! blocks until its ticket is released), so a test can keep one or more
 //! holders inside the stored waker for as long as it likes, and release
@@ -27,417 +27,42 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
 
 use futures::Stream;
 use limited_as_completed::LimitedAsCompletedExt;
 
-use common::{catch, lock, scale, CountingIter, IterCounts, Rng};
-
-/// How long a liveness check waits before it calls a wake lost.
-/// (Miri runs far slower: there the bound is only a hang guard.)
-const LIVENESS: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
-
-/// Runs `scenario` on its own thread; fails if it does not finish within
-/// [`LIVENESS`] (a deadlock shows up as a hang). Panics are passed on.
-fn within_limit(scenario: impl FnOnce() + Send + 'static) {
-    let limit = if cfg!(miri) {
-        Duration::from_secs(3600)
-    } else {
-        2 * LIVENESS
-    };
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        scenario();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(()) => handle.join().expect("scenario thread"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung: not finished in {limit:?}"),
-    }
-}
-
-/// Spins (yielding) until `cond` holds; fails after [`LIVENESS`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < LIVENESS,
-            "not within {LIVENESS:?}: {what}"
-        );
-        thread::yield_now();
-    }
-}
+use common::wakes::{
+    assert_dropped_once, assert_let_go, drop_future_wakers, poll_with, remotes, wait_until,
+    within_limit, Ledger, Source, Task, CLONE_PANIC, DROP_PANIC, WAKE_PANIC,
+};
+use common::{catch, lock, scale, Rng};
 
 // ---------------------------------------------------------------------------
-// Consumer: a consumer task's waker that counts everything and can block.
+// Helpers of this file (the task and the futures are the kit's: `common::wakes`).
 
-const WAKE_PANIC: &str = "consumer waker panics in wake on purpose";
-const CLONE_PANIC: &str = "consumer waker panics in clone on purpose";
-const DROP_PANIC: &str = "consumer waker panics in drop on purpose";
-
-type Hook = Box<dyn FnOnce() + Send>;
-
-#[derive(Default)]
-struct CState {
-    wakes: AtomicUsize,
-    woken: AtomicBool,
-    made: AtomicUsize,
-    clones: AtomicUsize,
-    drops: AtomicUsize,
-    live: AtomicIsize,
-    /// Wakes or drops with no waker alive (use after drop, double drop).
-    misuse: AtomicUsize,
-    /// Wakes currently inside `wake` (blocked at the gate or running).
-    inside: AtomicUsize,
-    /// Next ticket: each wake takes one as it enters.
-    tickets: AtomicUsize,
-    /// While set, a wake with ticket `t` blocks until bit `t` of
-    /// `released` is set (tickets from 64 wait for all bits).
-    gated: AtomicBool,
-    released: Mutex<u64>,
-    opened: Condvar,
-    /// Tickets (below 64) whose wake panics after the gate.
-    panic_tickets: AtomicU64,
-    /// Every wake panics.
-    panics: AtomicBool,
-    clone_panics: AtomicBool,
-    /// Drops panic (after letting go), unless already unwinding.
-    drop_panics: AtomicBool,
-    /// Wakes yield the thread a few times (to widen races).
-    slow: AtomicBool,
-    hook: Mutex<Option<Hook>>,
-}
-
-#[derive(Clone, Default)]
-struct Consumer(Arc<CState>);
-
-impl Consumer {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    fn gated() -> Self {
-        let c = Self::new();
-        c.0.gated.store(true, SeqCst);
-        c
-    }
-
-    fn with_hook(hook: impl FnOnce() + Send + 'static) -> Self {
-        let c = Self::new();
-        *lock(&c.0.hook) = Some(Box::new(hook));
-        c
-    }
-
-    fn waker(&self) -> Waker {
-        self.0.made.fetch_add(1, SeqCst);
-        self.0.live.fetch_add(1, SeqCst);
-        let data = Arc::into_raw(Arc::clone(&self.0)).cast::<()>();
-        // SAFETY: `data` is an `Arc<CState>` as raw pointer, what `VTABLE`
-        // expects; it owns one strong count, given back by `drop_waker`.
-        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
-    }
-
-    fn wakes(&self) -> usize {
-        self.0.wakes.load(SeqCst)
-    }
-
-    fn take_woken(&self) -> bool {
-        self.0.woken.swap(false, SeqCst)
-    }
-
-    #[track_caller]
-    fn wait_woken(&self, what: &str) {
-        wait_until(&format!("lost wake: consumer not woken ({what})"), || {
-            self.take_woken()
-        });
-    }
-
-    fn inside(&self) -> usize {
-        self.0.inside.load(SeqCst)
-    }
-
-    #[track_caller]
-    fn wait_inside(&self, n: usize) {
-        wait_until(&format!("{n} wakes inside the consumer's waker"), || {
-            self.inside() == n
-        });
-    }
-
-    /// Lets the wake with ticket `t` pass the gate.
-    fn release(&self, t: usize) {
-        *lock(&self.0.released) |= 1 << t;
-        self.0.opened.notify_all();
-    }
-
-    fn open(&self) {
-        self.0.gated.store(false, SeqCst);
-        *lock(&self.0.released) = u64::MAX;
-        self.0.opened.notify_all();
-    }
-
-    fn live(&self) -> isize {
-        self.0.live.load(SeqCst)
-    }
-
-    #[track_caller]
-    fn assert_released(&self, name: &str) {
-        let s = &self.0;
-        let (made, clones, drops) = (
-            s.made.load(SeqCst),
-            s.clones.load(SeqCst),
-            s.drops.load(SeqCst),
-        );
-        assert_eq!(
-            s.misuse.load(SeqCst),
-            0,
-            "{name}: waker used or dropped with none alive"
-        );
-        assert_eq!(
-            made + clones,
-            drops,
-            "{name}: made {made} + cloned {clones} != dropped {drops}"
-        );
-        assert_eq!(s.live.load(SeqCst), 0, "{name}: wakers alive");
-        assert_eq!(s.inside.load(SeqCst), 0, "{name}: a wake still inside");
-        assert_eq!(Arc::strong_count(&self.0), 1, "{name}: state leaked");
-    }
-}
-
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
-
-/// # Safety
-///
-/// `data` comes from [`Consumer::waker`] or [`clone_waker`], and the test
-/// still holds its [`Consumer`].
-unsafe fn state<'a>(data: *const ()) -> &'a CState {
-    // SAFETY: by the contract above.
-    unsafe { &*data.cast::<CState>() }
-}
-
-unsafe fn clone_waker(data: *const ()) -> RawWaker {
-    // SAFETY: called on one of our wakers.
-    let s = unsafe { state(data) };
-    if s.clone_panics.load(SeqCst) {
-        panic!("{CLONE_PANIC}");
-    }
-    if s.live.load(SeqCst) <= 0 {
-        s.misuse.fetch_add(1, SeqCst);
-    }
-    s.clones.fetch_add(1, SeqCst);
-    s.live.fetch_add(1, SeqCst);
-    // SAFETY: a live `Arc<CState>` (the test holds one).
-    unsafe { Arc::increment_strong_count(data.cast::<CState>()) };
-    RawWaker::new(data, &VTABLE)
-}
-
-unsafe fn wake(data: *const ()) {
-    struct DropOnExit(*const ());
-    impl Drop for DropOnExit {
-        fn drop(&mut self) {
-            // SAFETY: a wake by value consumes its waker.
-            unsafe { drop_waker(self.0) }
-        }
-    }
-    let _consumed = DropOnExit(data);
-    // SAFETY: called on one of our wakers.
-    on_wake(unsafe { state(data) });
-}
-
-unsafe fn wake_by_ref(data: *const ()) {
-    // SAFETY: called on one of our wakers.
-    on_wake(unsafe { state(data) });
-}
-
-unsafe fn drop_waker(data: *const ()) {
-    // SAFETY: called on one of our wakers.
-    let s = unsafe { state(data) };
-    s.drops.fetch_add(1, SeqCst);
-    if s.live.fetch_sub(1, SeqCst) <= 0 {
-        s.live.fetch_add(1, SeqCst);
-        s.misuse.fetch_add(1, SeqCst);
-        return;
-    }
-    let panics = s.drop_panics.load(SeqCst) && !thread::panicking();
-    // SAFETY: gives back the count this waker owned.
-    unsafe { Arc::decrement_strong_count(data.cast::<CState>()) };
-    if panics {
-        panic!("{DROP_PANIC}");
-    }
-}
-
-fn on_wake(s: &CState) {
-    /// Leaves `inside` also when the wake panics.
-    struct Inside<'a>(&'a AtomicUsize);
-    impl Drop for Inside<'_> {
-        fn drop(&mut self) {
-            self.0.fetch_sub(1, SeqCst);
-        }
-    }
-    if s.live.load(SeqCst) <= 0 {
-        s.misuse.fetch_add(1, SeqCst);
-    }
-    // Counted before `inside`: a test that sees a wake inside sees it counted.
-    s.wakes.fetch_add(1, SeqCst);
-    s.woken.store(true, SeqCst);
-    let ticket = s.tickets.fetch_add(1, SeqCst);
-    s.inside.fetch_add(1, SeqCst);
-    let _inside = Inside(&s.inside);
-    let hook = lock(&s.hook).take();
-    if let Some(hook) = hook {
-        hook();
-    }
-    if s.gated.load(SeqCst) {
-        let bit = if ticket < 64 {
-            1u64 << ticket
-        } else {
-            u64::MAX
-        };
-        let mut released = lock(&s.released);
-        while *released & bit != bit {
-            released = s
-                .opened
-                .wait(released)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-    if s.slow.load(SeqCst) {
-        for _ in 0..3 {
-            thread::yield_now();
-        }
-    }
-    let bit = if ticket < 64 { 1u64 << ticket } else { 0 };
-    if s.panics.load(SeqCst) || s.panic_tickets.load(SeqCst) & bit != 0 {
-        panic!("{WAKE_PANIC}");
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Remote: a future completed by hand from any thread.
-
-type OnPoll = Box<dyn FnOnce() + Send>;
-
-#[derive(Default)]
-struct Ledger {
-    id: usize,
-    value: Mutex<Option<usize>>,
-    waker: Mutex<Option<Waker>>,
-    created: AtomicBool,
-    polls: AtomicUsize,
-    drops: AtomicUsize,
-    /// Run once, inline, by the next poll (before it looks at the value).
-    on_poll: Mutex<Option<OnPoll>>,
-}
-
-impl Ledger {
-    /// Gives the output and wakes a clone of the latest waker by value.
-    fn complete(&self) {
-        *lock(&self.value) = Some(self.id);
-        let waker = lock(&self.waker).clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Wakes the latest waker by reference without completing.
-    fn nudge(&self) {
-        let waker = lock(&self.waker).clone();
-        waker.expect("never polled").wake_by_ref();
-    }
-
-    fn take_waker(&self) -> Option<Waker> {
-        lock(&self.waker).take()
-    }
-}
-
-struct Remote(Arc<Ledger>);
-
-impl Future for Remote {
-    type Output = usize;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        let ledger = &self.0;
-        // The waker first: a thread that sees the poll counted finds it.
-        *lock(&ledger.waker) = Some(cx.waker().clone());
-        ledger.polls.fetch_add(1, SeqCst);
-        let hook = lock(&ledger.on_poll).take();
-        if let Some(hook) = hook {
-            hook();
-        }
-        match lock(&ledger.value).take() {
-            Some(value) => Poll::Ready(value),
-            None => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for Remote {
-    fn drop(&mut self) {
-        self.0.drops.fetch_add(1, SeqCst);
-    }
-}
-
-type Source =
-    std::iter::Map<CountingIter<std::vec::IntoIter<Arc<Ledger>>>, fn(Arc<Ledger>) -> Remote>;
-
-fn remotes(n: usize) -> (Vec<Arc<Ledger>>, Source, Arc<IterCounts>) {
-    let ledgers: Vec<Arc<Ledger>> = (0..n)
-        .map(|id| {
-            Arc::new(Ledger {
-                id,
-                ..Ledger::default()
-            })
+/// Polls `calls` times with `task`, each call `Pending`; how many of them
+/// woke `task`.
+fn pending_calls_waking<S: Stream<Item = usize> + Unpin>(
+    s: &mut S,
+    task: &Task,
+    calls: usize,
+) -> usize {
+    task.take_woken();
+    (0..calls)
+        .filter(|_| {
+            assert_eq!(poll_with(s, task), Poll::Pending);
+            task.take_woken()
         })
-        .collect();
-    let (iter, counts) = CountingIter::new(ledgers.clone().into_iter());
-    let make: fn(Arc<Ledger>) -> Remote = |l| {
-        l.created.store(true, SeqCst);
-        Remote(l)
-    };
-    (ledgers, iter.map(make), counts)
-}
-
-/// After the stream is gone: every future made dropped once, the source once.
-#[track_caller]
-fn assert_dropped_once(ledgers: &[Arc<Ledger>], counts: &IterCounts) {
-    for l in ledgers {
-        let made = usize::from(l.created.load(SeqCst));
-        assert_eq!(l.drops.load(SeqCst), made, "future {} drops", l.id);
-    }
-    assert_eq!(counts.drops(), 1, "source drops");
-}
-
-/// Drops the futures' stored wakers (they outlive the stream).
-fn drop_future_wakers(ledgers: &[Arc<Ledger>]) {
-    for l in ledgers {
-        drop(l.take_waker());
-    }
-}
-
-fn poll_with<S: Stream + Unpin>(stream: &mut S, task: &Consumer) -> Poll<Option<S::Item>> {
-    let waker = task.waker();
-    Pin::new(stream).poll_next(&mut Context::from_waker(&waker))
+        .count()
 }
 
 /// Polls with `task` until `Pending` with the task not woken by that call
 /// (no wake owed), collecting outputs; `false` if the stream ended.
-fn drain<S: Stream<Item = usize> + Unpin>(
-    s: &mut S,
-    task: &Consumer,
-    out: &mut Vec<usize>,
-) -> bool {
+fn drain<S: Stream<Item = usize> + Unpin>(s: &mut S, task: &Task, out: &mut Vec<usize>) -> bool {
     loop {
         task.take_woken();
         match poll_with(s, task) {
@@ -456,7 +81,7 @@ fn drain<S: Stream<Item = usize> + Unpin>(
 /// stream ends; the wait is a liveness check.
 fn finish<S: Stream<Item = usize> + Unpin>(
     s: &mut S,
-    task: &Consumer,
+    task: &Task,
     out: &mut Vec<usize>,
     what: &str,
 ) {
@@ -481,7 +106,6 @@ fn nudge_on_thread(ledger: &Arc<Ledger>) -> thread::JoinHandle<Result<(), String
     let ledger = Arc::clone(ledger);
     thread::spawn(move || catch(|| ledger.nudge()).map_err(|c| c.message))
 }
-
 // ---------------------------------------------------------------------------
 // Angle 1: holders of the old waker while a new task polls.
 
@@ -496,7 +120,7 @@ fn two_holders_in_the_old_waker_while_a_new_task_polls() {
     within_limit(|| {
         for by_value in [false, true] {
             let (ledgers, source, counts) = remotes(4);
-            let (a, b) = (Consumer::gated(), Consumer::new());
+            let (a, b) = (Task::gated(), Task::new());
             let mut s = source.limited_as_completed(4);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
             let x = nudge_on_thread(&ledgers[0]);
@@ -548,9 +172,7 @@ fn two_holders_in_the_old_waker_while_a_new_task_polls() {
             assert_each_once(out, 4, "two holders");
             drop(s);
             assert_dropped_once(&ledgers, &counts);
-            drop_future_wakers(&ledgers);
-            a.assert_released("A");
-            b.assert_released("B");
+            assert_let_go(&ledgers, [&a, &b], &format!("by value {by_value}"));
         }
     });
 }
@@ -567,33 +189,24 @@ fn two_holders_in_the_old_waker_while_a_new_task_polls() {
 fn the_new_task_is_woken_by_each_call_only_while_an_old_wake_blocks() {
     within_limit(|| {
         let (ledgers, source, counts) = remotes(2);
-        let (a, b) = (Consumer::gated(), Consumer::new());
+        let (a, b) = (Task::gated(), Task::new());
         let mut s = source.limited_as_completed(2);
         assert_eq!(poll_with(&mut s, &a), Poll::Pending);
         let x = nudge_on_thread(&ledgers[0]);
         a.wait_inside(1);
         assert_eq!(poll_with(&mut s, &b), Poll::Pending);
         assert!(b.take_woken(), "B's waker could not be stored: B woken");
-        let mut self_wakes = 0;
-        for _ in 0..5 {
-            assert_eq!(poll_with(&mut s, &b), Poll::Pending);
-            if b.take_woken() {
-                self_wakes += 1;
-            }
-        }
-        assert_eq!(self_wakes, 5, "B woken by each call while A's wake blocks");
+        assert_eq!(
+            pending_calls_waking(&mut s, &b, 5),
+            5,
+            "B woken by each call while A's wake blocks"
+        );
         a.open();
         assert_eq!(x.join().unwrap(), Ok(()));
-        let mut self_wakes = 0;
-        for _ in 0..5 {
-            assert_eq!(poll_with(&mut s, &b), Poll::Pending);
-            if b.take_woken() {
-                self_wakes += 1;
-            }
-        }
         assert_eq!(
-            self_wakes, 0,
-            "B woken by {self_wakes} of 5 calls that found nothing woken, after A's wake returned"
+            pending_calls_waking(&mut s, &b, 5),
+            0,
+            "B woken by calls that found nothing woken, after A's wake returned"
         );
         let mut out = vec![];
         ledgers[0].complete();
@@ -602,9 +215,7 @@ fn the_new_task_is_woken_by_each_call_only_while_an_old_wake_blocks() {
         assert_each_once(out, 2, "spin");
         drop(s);
         assert_dropped_once(&ledgers, &counts);
-        drop_future_wakers(&ledgers);
-        a.assert_released("A");
-        b.assert_released("B");
+        assert_let_go(&ledgers, [&a, &b], "A, B");
     });
 }
 
@@ -620,10 +231,10 @@ fn new_waker_panicking_while_wakes_hold_the_cell() {
             for c_while_held in [false, true] {
                 let what = format!("holders {holders}, C polls while held {c_while_held}");
                 let (ledgers, source, counts) = remotes(4);
-                let a = Consumer::gated();
-                let p = Consumer::new();
+                let a = Task::gated();
+                let p = Task::new();
                 p.0.panics.store(true, SeqCst);
-                let c = Consumer::new();
+                let c = Task::new();
                 let mut s = source.limited_as_completed(4);
                 assert_eq!(poll_with(&mut s, &a), Poll::Pending);
                 let mut threads = vec![nudge_on_thread(&ledgers[0])];
@@ -672,10 +283,7 @@ fn new_waker_panicking_while_wakes_hold_the_cell() {
                 assert_each_once(out, 4, &what);
                 drop(s);
                 assert_dropped_once(&ledgers, &counts);
-                drop_future_wakers(&ledgers);
-                a.assert_released("A");
-                p.assert_released("P");
-                c.assert_released("C");
+                assert_let_go(&ledgers, [&a, &p, &c], &what);
             }
         }
     });
@@ -697,7 +305,7 @@ fn stream_dropped_while_two_wakes_hold_the_cell() {
                 for drop_panics in [false, true] {
                     let what = format!("first out {first}, panicking tickets {panic_mask:#b}, drop panics {drop_panics}");
                     let (ledgers, source, counts) = remotes(3);
-                    let a = Consumer::gated();
+                    let a = Task::gated();
                     a.0.panic_tickets.store(panic_mask, SeqCst);
                     let mut s = source.limited_as_completed(3);
                     assert_eq!(poll_with(&mut s, &a), Poll::Pending);
@@ -731,8 +339,7 @@ fn stream_dropped_while_two_wakes_hold_the_cell() {
                     a.0.drop_panics.store(false, SeqCst);
                     assert_eq!(a.live(), 0, "{what}: the last holder kept the waker");
                     assert_eq!(a.wakes(), 2, "{what}");
-                    drop_future_wakers(&ledgers);
-                    a.assert_released(&what);
+                    assert_let_go(&ledgers, [&a], &what);
                 }
             }
         }
@@ -758,7 +365,7 @@ fn old_waker_drop_panic_in_replace_with_a_wake_queued_during_the_round() {
         for drop_panics in [false, true] {
             let what = format!("A's drop panics {drop_panics}");
             let (ledgers, source, counts) = remotes(3);
-            let (a, b) = (Consumer::new(), Consumer::new());
+            let (a, b) = (Task::new(), Task::new());
             let mut s = source.limited_as_completed(3);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
             // Future 0's next poll wakes future 1 (a push after the round
@@ -796,8 +403,7 @@ fn old_waker_drop_panic_in_replace_with_a_wake_queued_during_the_round() {
             assert_each_once(out, 3, &what);
             drop(s);
             assert_dropped_once(&ledgers, &counts);
-            drop_future_wakers(&ledgers);
-            b.assert_released("B");
+            assert_let_go(&ledgers, [&b], &what);
             assert!(
                 woken,
                 "{what}: lost wake: future 2 completed after B's call, B never woken \
@@ -825,8 +431,8 @@ fn replace_or_forget_racing_a_holder_with_panicking_wakers() {
             let armed = rng.next_u64() % 2 == 0;
             let what = format!("round {round}, mode {mode}, armed {armed}");
             let (ledgers, source, counts) = remotes(3);
-            let (a, c) = (Consumer::new(), Consumer::new());
-            let p = Consumer::new();
+            let (a, c) = (Task::new(), Task::new());
+            let p = Task::new();
             p.0.clone_panics.store(true, SeqCst);
             let mut s = source.limited_as_completed(3);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
@@ -915,10 +521,7 @@ fn replace_or_forget_racing_a_holder_with_panicking_wakers() {
                 drop(s);
             }
             assert_dropped_once(&ledgers, &counts);
-            drop_future_wakers(&ledgers);
-            a.assert_released(&format!("A, {what}"));
-            c.assert_released(&format!("C, {what}"));
-            p.assert_released(&format!("P, {what}"));
+            assert_let_go(&ledgers, [&a, &c, &p], &what);
         }
         eprintln!("outcomes [mode][panicked on main (mode 2: on the waking thread)]: {seen:?}");
     });
@@ -942,11 +545,11 @@ fn holder_polls_the_stream_inline_then_wakes_another_future() {
                 let what = format!("other task {other_task}, inner wake panics {inner_panics}");
                 let (ledgers, source, counts) = remotes(3);
                 let held: Held = Arc::new(Mutex::new(None));
-                let b = Consumer::new();
+                let b = Task::new();
                 let a = {
                     let (held, b, l1) = (Arc::clone(&held), b.clone(), Arc::clone(&ledgers[1]));
-                    let a_slot: Arc<Mutex<Option<Consumer>>> = Arc::new(Mutex::new(None));
-                    let a = Consumer::with_hook({
+                    let a_slot: Arc<Mutex<Option<Task>>> = Arc::new(Mutex::new(None));
+                    let a = Task::with_hook({
                         let a_slot = Arc::clone(&a_slot);
                         move || {
                             let a = lock(&a_slot).take().unwrap();
@@ -1019,7 +622,7 @@ fn holder_drops_the_stream_inline_while_another_holds_the_cell() {
     within_limit(|| {
         for first in [0usize, 1] {
             let (ledgers, source, counts) = remotes(3);
-            let a = Consumer::gated();
+            let a = Task::gated();
             let held: Held = Arc::new(Mutex::new(None));
             let mut s = source.limited_as_completed(3);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
@@ -1042,8 +645,7 @@ fn holder_drops_the_stream_inline_while_another_holds_the_cell() {
             a.release(1 - first);
             assert_eq!(stayer.join().unwrap(), Ok(()));
             assert_eq!(a.live(), 0, "first {first}: the last holder kept the waker");
-            drop_future_wakers(&ledgers);
-            a.assert_released("A");
+            assert_let_go(&ledgers, [&a], "A");
         }
     });
 }
@@ -1087,12 +689,12 @@ fn tasks_switching_every_call_while_slow_wakes_hold_the_cell() {
                     })
                 })
                 .collect();
-            let mut tasks: Vec<Consumer> = vec![];
+            let mut tasks: Vec<Task> = vec![];
             let mut out = vec![];
             let mut call = 0usize;
             loop {
                 let task = if fresh || tasks.len() < 2 {
-                    let t = Consumer::new();
+                    let t = Task::new();
                     t.0.slow.store(true, SeqCst);
                     tasks.push(t.clone());
                     t
@@ -1137,9 +739,9 @@ fn tasks_switching_every_call_while_slow_wakes_hold_the_cell() {
 #[test]
 fn a_refill_waking_itself_runs_a_stale_registration_of_a_panicking_waker() {
     let (ledgers, source, counts) = remotes(3);
-    let a = Consumer::new();
+    let a = Task::new();
     a.0.panics.store(true, SeqCst);
-    let c = Consumer::new();
+    let c = Task::new();
     // Future 1 wakes itself in its first poll.
     *lock(&ledgers[1].on_poll) = Some(Box::new({
         let l = Arc::clone(&ledgers[1]);
@@ -1172,7 +774,5 @@ fn a_refill_waking_itself_runs_a_stale_registration_of_a_panicking_waker() {
     assert_eq!(out, expected);
     drop(s);
     assert_dropped_once(&ledgers, &counts);
-    drop_future_wakers(&ledgers);
-    a.assert_released("A");
-    c.assert_released("C");
+    assert_let_go(&ledgers, [&a, &c], "A, C");
 }

@@ -25,6 +25,8 @@ use std::task::{Context, Poll, Waker};
 use futures::Stream;
 use futures_test::task::{new_count_waker, noop_context, AwokenCount};
 
+pub mod wakes;
+
 /// Locks a mutex, ignoring poisoning (a test that panicked on purpose may
 /// have poisoned it).
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
