@@ -6,10 +6,8 @@
 mod common;
 
 use std::future::Future;
-use std::panic;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
@@ -19,29 +17,12 @@ use futures::executor::block_on;
 use futures::{Stream, StreamExt};
 use limited_as_completed::LimitedAsCompletedExt;
 
+use common::wakes::within;
 use common::{lock, scale, Rng};
 
-/// Runs `scenario` on its own thread and fails if it does not finish within
-/// 60 s (a lost wake shows up as a hang). Panics inside are passed on.
+/// [`within`] 60 s (a lost wake shows up as a hang).
 fn within_60s<T: Send + 'static>(scenario: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        // A send error means the test already timed out; nothing to do.
-        let _ = tx.send(scenario());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(value) => {
-            handle
-                .join()
-                .expect("scenario thread panicked after sending");
-            value
-        }
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => panic::resume_unwind(payload),
-            Ok(()) => unreachable!("scenario ended without a result"),
-        },
-        Err(RecvTimeoutError::Timeout) => panic!("scenario hung: not finished within 60 s"),
-    }
+    within(Duration::from_secs(60), scenario)
 }
 
 // ---------------------------------------------------------------------------

@@ -101,6 +101,20 @@ fn assert_each_once(mut out: Vec<usize>, n: usize, what: &str) {
     assert_eq!(out, (0..n).collect::<Vec<_>>(), "{what}: outputs");
 }
 
+/// Polls `s` with the gated task `a` (`Pending`), then starts a thread that
+/// nudges the future of `ledger` and waits until that wake is blocked inside
+/// `a`'s waker (a holder of the cell); returns the thread.
+fn park_and_block_a_wake<S: Stream<Item = usize> + Unpin>(
+    s: &mut S,
+    a: &Task,
+    ledger: &Arc<Ledger>,
+) -> thread::JoinHandle<Result<(), String>> {
+    assert_eq!(poll_with(s, a), Poll::Pending);
+    let x = nudge_on_thread(ledger);
+    a.wait_inside(1);
+    x
+}
+
 /// A thread that nudges (wakes by reference, not completing) future `id`.
 fn nudge_on_thread(ledger: &Arc<Ledger>) -> thread::JoinHandle<Result<(), String>> {
     let ledger = Arc::clone(ledger);
@@ -122,9 +136,7 @@ fn two_holders_in_the_old_waker_while_a_new_task_polls() {
             let (ledgers, source, counts) = remotes(4);
             let (a, b) = (Task::gated(), Task::new());
             let mut s = source.limited_as_completed(4);
-            assert_eq!(poll_with(&mut s, &a), Poll::Pending);
-            let x = nudge_on_thread(&ledgers[0]);
-            a.wait_inside(1);
+            let x = park_and_block_a_wake(&mut s, &a, &ledgers[0]);
             // A again: takes 0, parks with A (same task, registered again).
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
             let y = nudge_on_thread(&ledgers[1]);
@@ -191,9 +203,7 @@ fn the_new_task_is_woken_by_each_call_only_while_an_old_wake_blocks() {
         let (ledgers, source, counts) = remotes(2);
         let (a, b) = (Task::gated(), Task::new());
         let mut s = source.limited_as_completed(2);
-        assert_eq!(poll_with(&mut s, &a), Poll::Pending);
-        let x = nudge_on_thread(&ledgers[0]);
-        a.wait_inside(1);
+        let x = park_and_block_a_wake(&mut s, &a, &ledgers[0]);
         assert_eq!(poll_with(&mut s, &b), Poll::Pending);
         assert!(b.take_woken(), "B's waker could not be stored: B woken");
         assert_eq!(
@@ -232,8 +242,7 @@ fn new_waker_panicking_while_wakes_hold_the_cell() {
                 let what = format!("holders {holders}, C polls while held {c_while_held}");
                 let (ledgers, source, counts) = remotes(4);
                 let a = Task::gated();
-                let p = Task::new();
-                p.0.panics.store(true, SeqCst);
+                let p = Task::panicking();
                 let c = Task::new();
                 let mut s = source.limited_as_completed(4);
                 assert_eq!(poll_with(&mut s, &a), Poll::Pending);
@@ -308,9 +317,7 @@ fn stream_dropped_while_two_wakes_hold_the_cell() {
                     let a = Task::gated();
                     a.0.panic_tickets.store(panic_mask, SeqCst);
                     let mut s = source.limited_as_completed(3);
-                    assert_eq!(poll_with(&mut s, &a), Poll::Pending);
-                    let x = nudge_on_thread(&ledgers[0]);
-                    a.wait_inside(1);
+                    let x = park_and_block_a_wake(&mut s, &a, &ledgers[0]);
                     assert_eq!(poll_with(&mut s, &a), Poll::Pending);
                     let y = nudge_on_thread(&ledgers[1]);
                     a.wait_inside(2);
@@ -432,8 +439,7 @@ fn replace_or_forget_racing_a_holder_with_panicking_wakers() {
             let what = format!("round {round}, mode {mode}, armed {armed}");
             let (ledgers, source, counts) = remotes(3);
             let (a, c) = (Task::new(), Task::new());
-            let p = Task::new();
-            p.0.clone_panics.store(true, SeqCst);
+            let p = Task::clone_panicking();
             let mut s = source.limited_as_completed(3);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
             a.0.drop_panics.store(mode != 0 && armed, SeqCst);
@@ -625,9 +631,7 @@ fn holder_drops_the_stream_inline_while_another_holds_the_cell() {
             let a = Task::gated();
             let held: Held = Arc::new(Mutex::new(None));
             let mut s = source.limited_as_completed(3);
-            assert_eq!(poll_with(&mut s, &a), Poll::Pending);
-            let x = nudge_on_thread(&ledgers[0]);
-            a.wait_inside(1);
+            let x = park_and_block_a_wake(&mut s, &a, &ledgers[0]);
             assert_eq!(poll_with(&mut s, &a), Poll::Pending);
             *lock(&held) = Some(s);
             *lock(&a.0.hook) = Some(Box::new({
@@ -739,8 +743,7 @@ fn tasks_switching_every_call_while_slow_wakes_hold_the_cell() {
 #[test]
 fn a_refill_waking_itself_runs_a_stale_registration_of_a_panicking_waker() {
     let (ledgers, source, counts) = remotes(3);
-    let a = Task::new();
-    a.0.panics.store(true, SeqCst);
+    let a = Task::panicking();
     let c = Task::new();
     // Future 1 wakes itself in its first poll.
     *lock(&ledgers[1].on_poll) = Some(Box::new({

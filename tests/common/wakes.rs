@@ -26,28 +26,41 @@ use super::{lock, CountingIter, IterCounts};
 /// (Miri runs far slower: there the bound is only a hang guard.)
 pub const LIVENESS: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
 
-/// Runs `scenario` on its own thread; fails if it does not finish within
-/// twice [`LIVENESS`] (a deadlock shows up as a hang). Panics are passed on.
+/// Runs `scenario` on its own thread and returns what it returns; fails if
+/// it does not finish within `limit` (a lost wake or a deadlock shows up as a
+/// hang). Panics inside are passed on.
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    scenario: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        // A send error means the caller already timed out; nothing to do.
+        let _ = tx.send(scenario());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            handle
+                .join()
+                .expect("scenario thread panicked after sending");
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("scenario ended without a result"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung: not finished in {limit:?}"),
+    }
+}
+
+/// [`within`] twice [`LIVENESS`] (an hour under Miri).
 pub fn within_limit(scenario: impl FnOnce() + Send + 'static) {
     let limit = if cfg!(miri) {
         Duration::from_secs(3600)
     } else {
         2 * LIVENESS
     };
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        scenario();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(()) => handle.join().expect("scenario thread"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("scenario hung: not finished in {limit:?}"),
-    }
+    within(limit, scenario);
 }
 
 /// Spins (yielding) until `cond` holds; fails after [`LIVENESS`].
